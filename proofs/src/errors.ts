@@ -1,0 +1,148 @@
+/**
+ * Typed errors for the protocol core.
+ *
+ * Every error carries a stable `code` (what went wrong, for programs), `facts` (the values that made it
+ * go wrong, for people and logs) and a `disposition`: whether the input should be rejected outright or
+ * whether retrying later could succeed. Nothing in `proofs/` throws a bare `Error` for bad input.
+ */
+
+/** What a caller should do with the input that caused the error. */
+export type Disposition = "reject" | "retry";
+
+export type ErrorFacts = Readonly<Record<string, string | number | bigint | boolean | null | undefined>>;
+
+export class ShanduError<C extends string = string> extends Error {
+  override readonly name: string = "ShanduError";
+  readonly code: C;
+  readonly facts: ErrorFacts;
+  readonly disposition: Disposition;
+  /** The message without the facts appended. */
+  readonly shortMessage: string;
+
+  constructor(code: C, shortMessage: string, options: { facts?: ErrorFacts; cause?: unknown; disposition?: Disposition } = {}) {
+    const facts = options.facts ?? {};
+    const detail = Object.entries(facts)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(", ");
+    super(detail ? `${shortMessage} (${detail})` : shortMessage, { cause: options.cause });
+    this.code = code;
+    this.facts = facts;
+    this.shortMessage = shortMessage;
+    this.disposition = options.disposition ?? "reject";
+  }
+
+  /** Walks the `cause` chain and returns the deepest error (or the first matching `predicate`). */
+  walk(predicate?: (e: unknown) => boolean): unknown {
+    let current: unknown = this;
+    for (;;) {
+      if (predicate?.(current)) return current;
+      const next = current instanceof Error ? current.cause : undefined;
+      if (next === undefined) return predicate ? undefined : current;
+      current = next;
+    }
+  }
+}
+
+export type CodecErrorCode =
+  | "TRUNCATED"
+  | "TRAILING_BYTES"
+  | "UNKNOWN_VERSION"
+  | "UNKNOWN_KIND"
+  | "FIELD_TOO_LONG"
+  | "VALUE_OUT_OF_RANGE"
+  | "BAD_HEX"
+  | "BAD_LENGTH";
+
+/** Malformed bytes or out-of-range fields in any canonical encoding. */
+export class CodecError extends ShanduError<CodecErrorCode> {
+  override readonly name = "CodecError";
+}
+
+export type MerkleErrorCode =
+  | "EMPTY_TREE"
+  | "TREE_TOO_LARGE"
+  | "INDEX_OUT_OF_RANGE"
+  | "INDICES_NOT_SORTED"
+  | "PROOF_TOO_SHORT"
+  | "PROOF_TOO_LONG"
+  | "ROOT_MISMATCH"
+  | "BAD_HASH_LENGTH"
+  | "LEAF_COUNT_MISMATCH";
+
+export class MerkleError extends ShanduError<MerkleErrorCode> {
+  override readonly name = "MerkleError";
+}
+
+export type BlsErrorCode =
+  | "INVALID_SECRET_KEY"
+  | "INVALID_PUBLIC_KEY"
+  | "PUBLIC_KEY_INFINITY"
+  | "INVALID_SIGNATURE"
+  | "SIGNATURE_INFINITY"
+  | "EMPTY_SIGNER_SET"
+  | "DUPLICATE_SIGNER"
+  | "BACKEND_UNAVAILABLE";
+
+/** Bad key or signature material. `INVALID_*` covers encodings off the curve or outside the subgroup. */
+export class BlsError extends ShanduError<BlsErrorCode> {
+  override readonly name = "BlsError";
+}
+
+export type CommitteeErrorCode =
+  | "EMPTY_COMMITTEE"
+  | "TOO_MANY_MEMBERS"
+  | "DUPLICATE_MEMBER_ID"
+  | "DUPLICATE_PUBLIC_KEY"
+  | "INVALID_MEMBER_KEY"
+  | "INVALID_PROOF_OF_POSSESSION"
+  | "INVALID_NATIVE_KEY"
+  | "INVALID_WEIGHT"
+  | "INVALID_THRESHOLD"
+  | "UNKNOWN_GROUP"
+  | "POLICY_UNSATISFIABLE"
+  | "GENESIS_MISMATCH"
+  | "ROTATION_EPOCH_GAP"
+  | "ROTATION_PARENT_MISMATCH"
+  | "ROTATION_NOT_ATTESTED"
+  | "ROTATION_TIME_NOT_MONOTONIC"
+  | "EPOCH_NOT_IN_CHAIN"
+  | "EPOCH_NOT_YET_ACTIVE"
+  | "EPOCH_EXPIRED";
+
+export class CommitteeError extends ShanduError<CommitteeErrorCode> {
+  override readonly name = "CommitteeError";
+}
+
+export type AttestationErrorCode =
+  | "EPOCH_MISMATCH"
+  | "COMMITTEE_HASH_MISMATCH"
+  | "BITFIELD_LENGTH"
+  | "BITFIELD_TRAILING_BITS"
+  | "EMPTY_SIGNER_SET"
+  | "QUORUM_WEIGHT_NOT_MET"
+  | "QUORUM_GROUP_NOT_MET"
+  | "INVALID_SIGNATURE_ENCODING"
+  | "BAD_SIGNATURE"
+  | "NONCE_RANGE_INVALID"
+  | "PARTIAL_FROM_UNKNOWN_MEMBER"
+  | "DUPLICATE_PARTIAL";
+
+export class AttestationError extends ShanduError<AttestationErrorCode> {
+  override readonly name = "AttestationError";
+}
+
+export type BundleErrorCode =
+  | "NOT_A_BUNDLE"
+  | "UNSUPPORTED_BUNDLE_VERSION"
+  | "SCHEMA"
+  | "GENESIS_MISMATCH"
+  | "MESSAGE_ID_MISMATCH"
+  | "LANE_MISMATCH"
+  | "NONCE_OUT_OF_RANGE"
+  | "INCLUSION_FAILED"
+  | "ENVELOPE_NOT_BOUND";
+
+export class BundleError extends ShanduError<BundleErrorCode> {
+  override readonly name = "BundleError";
+}

@@ -1,0 +1,115 @@
+/**
+ * `@shandu/proofs` — the Shandu protocol core. Depends on nothing else in the repository so that
+ * auditors can review it on its own. See docs/protocol.md for the byte-level specification.
+ */
+export {
+  type Attestation,
+  aggregatePartials,
+  type BatchHeader,
+  batchSigningRoot,
+  batchSize,
+  bitfieldLength,
+  decodeAttestation,
+  encodeAttestation,
+  makeBitfield,
+  type PartialSignature,
+  readBitfield,
+  type VerifiedAttestation,
+  verifyAttestation,
+} from "./attestation.ts";
+export { type BatchVerifyResult, Bls, loadBls, nobleBls } from "./bls/bls.ts";
+export {
+  type BlsBackend,
+  type BlsBackendName,
+  type BlsPublicKey,
+  DST_POP,
+  DST_SIGNATURE,
+  PUBLIC_KEY_BYTES,
+  SECRET_KEY_BYTES,
+  SIGNATURE_BYTES,
+  type SignatureSet,
+} from "./bls/interface.ts";
+export { keyGen } from "./bls/keygen.ts";
+export { type Batch, type BundleExtras, buildBatch, bundleFor } from "./bundle/build.ts";
+export {
+  BUNDLE_FORMAT,
+  BUNDLE_VERSION,
+  bundleFromJson,
+  bundleToJson,
+  decodeBundleBinary,
+  type Evidence,
+  encodeBundleBinary,
+  type InclusionProof,
+  type ProofBundle,
+  parseBundle,
+  type RegulatorEnvelopeRef,
+  readBundleBytes,
+} from "./bundle/bundle.ts";
+export {
+  type BundleReport,
+  BundleVerifier,
+  type EvidenceContext,
+  type EvidenceVerifier,
+  STEP_NAMES,
+  type StepName,
+  type StepResult,
+  type StepStatus,
+  type VerifyOptions,
+  verifyBundle,
+} from "./bundle/verify.ts";
+export { bytesEqual, concatBytes, fromHex, toHex } from "./bytes.ts";
+export {
+  type Committee,
+  type CommitteeMember,
+  checkQuorum,
+  committeeSetHash,
+  decodeCommittee,
+  encodeCommittee,
+  type GroupRule,
+  MAX_COMMITTEE_MEMBERS,
+  type NativeKey,
+  NativeKeyScheme,
+  type QuorumPolicy,
+  type VerifiedCommittee,
+  verifyCommittee,
+} from "./committee.ts";
+export {
+  AttestationError,
+  BlsError,
+  BundleError,
+  CodecError,
+  CommitteeError,
+  type Disposition,
+  MerkleError,
+  ShanduError,
+} from "./errors.ts";
+export { DOMAIN, sha256 } from "./hash.ts";
+export {
+  attestationFromJson,
+  attestationToJson,
+  batchFromJson,
+  batchToJson,
+  committeeFromJson,
+  committeeToJson,
+  type Json,
+  messageFromJson,
+  messageToJson,
+  rotationFromJson,
+  rotationToJson,
+} from "./json.ts";
+export { computeMultiProofRoot, hashLeaf, hashNode, MAX_TREE_LEAVES, MerkleTree, type MultiProof, verifyMultiProof } from "./merkle.ts";
+export {
+  type ChainId,
+  decodeMessage,
+  encodeMessage,
+  MAX_ADDRESS_BYTES,
+  MAX_PAYLOAD_BYTES,
+  MESSAGE_VERSION,
+  type Message,
+  type MessageId,
+  MessageKind,
+  messageId,
+  messageIdOfEncoding,
+  type SourcePosition,
+} from "./message.ts";
+export { CommitteeChain, type EpochEntry, type RotationRecord, rotationSigningRoot, verifyCommitteeChain } from "./rotation.ts";

@@ -1,0 +1,105 @@
+/**
+ * Test helpers for code that uses `@shandu/proofs`: deterministic committees with their secret keys,
+ * signing as a committee, and rotations. Keys are derived from public seeds — never use them for
+ * anything real.
+ */
+import { type Attestation, type BatchHeader, batchSigningRoot, makeBitfield } from "../attestation.ts";
+import type { Bls } from "../bls/bls.ts";
+import { keyGen } from "../bls/keygen.ts";
+import { utf8 } from "../bytes.ts";
+import { type Committee, type CommitteeMember, committeeSetHash, type QuorumPolicy } from "../committee.ts";
+import { sha256 } from "../hash.ts";
+import { type RotationRecord, rotationSigningRoot } from "../rotation.ts";
+
+export interface MemberSpec {
+  id: string;
+  group: string;
+  weight?: number;
+}
+
+export interface TestCommittee {
+  committee: Committee;
+  /** Secret keys, by member index. */
+  secretKeys: Uint8Array[];
+}
+
+/** Derives member i's secret key from `seed` and the member id. */
+export function testSecretKey(seed: string, memberId: string): Uint8Array {
+  return keyGen(sha256(utf8(`shandu-test-key:${seed}:${memberId}`)));
+}
+
+export function makeTestCommittee(
+  bls: Bls,
+  opts: { epoch?: bigint; seed: string; members: MemberSpec[]; policy: QuorumPolicy },
+): TestCommittee {
+  const secretKeys = opts.members.map((m) => testSecretKey(opts.seed, m.id));
+  const members: CommitteeMember[] = opts.members.map((m, i) => ({
+    id: m.id,
+    group: m.group,
+    weight: m.weight ?? 1,
+    blsPublicKey: bls.publicKeyOf(secretKeys[i]!),
+    proofOfPossession: bls.provePossession(secretKeys[i]!),
+    nativeKeys: [],
+  }));
+  return { committee: { epoch: opts.epoch ?? 0n, members, policy: opts.policy }, secretKeys };
+}
+
+/** The pilot committee: two alliances, a clearing bank and the regulator. */
+export function pilotCommittee(bls: Bls, seed = "pilot", epoch = 0n): TestCommittee {
+  return makeTestCommittee(bls, {
+    epoch,
+    seed,
+    members: [
+      { id: "shanghai-lowcarbon", group: "shanghai-alliance" },
+      { id: "shenzhen-welfare", group: "shenzhen-alliance" },
+      { id: "clearing-bank", group: "clearing" },
+      { id: "regulator", group: "regulator" },
+    ],
+    policy: {
+      threshold: { numerator: 2, denominator: 3 },
+      groups: [
+        { group: "shanghai-alliance", minSigners: 1 },
+        { group: "shenzhen-alliance", minSigners: 1 },
+        { group: "regulator", minSigners: 1 },
+      ],
+    },
+  });
+}
+
+/**
+ * Signs `root` with the given members and aggregates. No policy check, so tests can build attestations
+ * that must be refused (too few signers, wrong root); use `aggregatePartials` for the checked path.
+ */
+export function signAs(bls: Bls, tc: TestCommittee, signerIndices: number[], root: Uint8Array): Attestation {
+  return {
+    epoch: tc.committee.epoch,
+    committeeSetHash: committeeSetHash(tc.committee),
+    signers: makeBitfield(tc.committee.members.length, signerIndices),
+    signature: bls.aggregateSignatures(signerIndices.map((i) => bls.sign(tc.secretKeys[i]!, root))),
+  };
+}
+
+export function attestBatch(bls: Bls, tc: TestCommittee, signerIndices: number[], header: BatchHeader): Attestation {
+  return signAs(bls, tc, signerIndices, batchSigningRoot(committeeSetHash(tc.committee), tc.committee.epoch, header));
+}
+
+/** A rotation from `from` to `to`, attested by `signerIndices` of `from`. */
+export function rotate(
+  bls: Bls,
+  from: TestCommittee,
+  signerIndices: number[],
+  to: Committee,
+  activatesAtSeconds = 0n,
+  graceSeconds = 3600,
+): RotationRecord {
+  const fromHash = committeeSetHash(from.committee);
+  const root = rotationSigningRoot(fromHash, from.committee.epoch, committeeSetHash(to), to.epoch, activatesAtSeconds, graceSeconds);
+  return {
+    fromEpoch: from.committee.epoch,
+    fromCommitteeSetHash: fromHash,
+    to,
+    activatesAtSeconds,
+    graceSeconds,
+    attestation: signAs(bls, from, signerIndices, root),
+  };
+}
