@@ -80,6 +80,7 @@ export {
   CodecError,
   CommitteeError,
   type Disposition,
+  type ErrorFacts,
   MerkleError,
   ShanduError,
 } from "./errors.ts";
