@@ -1,6 +1,6 @@
 /**
  * Attestations: `{epoch, committeeSetHash, signer bitfield, aggregate signature}` over a signing root
- * (docs/protocol.md §3, §5).
+ * (docs/protocol.md §6).
  *
  * Batch signing root:
  * `SHA-256("SHANDU-ATTEST-v1" ‖ committeeSetHash ‖ epoch u64 ‖ sourceChainId u64 ‖ destinationChainId u64
@@ -13,7 +13,7 @@
 import type { Bls } from "./bls/bls.ts";
 import { SIGNATURE_BYTES } from "./bls/interface.ts";
 import { ByteReader, ByteWriter, bytesEqual, U64_MAX } from "./bytes.ts";
-import { checkQuorum, type VerifiedCommittee } from "./committee.ts";
+import { checkQuorum, MAX_COMMITTEE_MEMBERS, type VerifiedCommittee } from "./committee.ts";
 import { AttestationError, BlsError, CodecError } from "./errors.ts";
 import { DOMAIN, sha256Concat } from "./hash.ts";
 import { MAX_TREE_LEAVES } from "./merkle.ts";
@@ -61,6 +61,7 @@ export function batchSize(h: BatchHeader): number {
 /** The 32 bytes committee members sign for a batch. */
 export function batchSigningRoot(committeeSetHash: Uint8Array, epoch: bigint, h: BatchHeader): Uint8Array {
   batchSize(h);
+  checkEpoch(epoch);
   if (committeeSetHash.length !== 32 || h.root.length !== 32) {
     throw new CodecError("BAD_LENGTH", "committeeSetHash and root are 32 bytes");
   }
@@ -211,17 +212,29 @@ export function aggregatePartials(
 
 /** Binary form: `epoch u64 ‖ committeeSetHash 32 ‖ bitfield (u16 len) ‖ signature 96`. */
 export function encodeAttestation(a: Attestation): Uint8Array {
-  if (a.committeeSetHash.length !== 32 || a.signature.length !== SIGNATURE_BYTES) {
-    throw new CodecError("BAD_LENGTH", "attestation hash is 32 bytes and signature 96");
+  checkEpoch(a.epoch);
+  if (
+    a.committeeSetHash.length !== 32 ||
+    a.signature.length !== SIGNATURE_BYTES ||
+    a.signers.length > bitfieldLength(MAX_COMMITTEE_MEMBERS)
+  ) {
+    throw new CodecError("BAD_LENGTH", "attestation hash is 32 bytes, signature 96, bitfield at most 128");
   }
   return new ByteWriter(140 + a.signers.length).u64(a.epoch).bytes(a.committeeSetHash).bytes16(a.signers).bytes(a.signature).finish();
+}
+
+/** Throws {@link CodecError} `VALUE_OUT_OF_RANGE` unless `epoch` is a u64. */
+export function checkEpoch(epoch: bigint): void {
+  if (typeof epoch !== "bigint" || epoch < 0n || epoch > U64_MAX) {
+    throw new CodecError("VALUE_OUT_OF_RANGE", "epoch must be a u64", { facts: { epoch: String(epoch) } });
+  }
 }
 
 export function readAttestation(r: ByteReader): Attestation {
   return {
     epoch: r.u64("attestation epoch"),
     committeeSetHash: r.bytes(32, "committeeSetHash"),
-    signers: r.bytes16(bitfieldLength(1024), "signer bitfield"),
+    signers: r.bytes16(bitfieldLength(MAX_COMMITTEE_MEMBERS), "signer bitfield"),
     signature: r.bytes(SIGNATURE_BYTES, "signature"),
   };
 }

@@ -65,7 +65,7 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 
 export const U64_MAX = (1n << 64n) - 1n;
 const textEncoder = new TextEncoder();
-const textDecoder = new TextDecoder("utf-8", { fatal: true });
+const textDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 export function utf8(s: string): Uint8Array {
   return textEncoder.encode(s);

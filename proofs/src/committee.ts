@@ -93,7 +93,7 @@ export function encodeCommittee(c: Committee): Uint8Array {
     }
     w.u8(m.nativeKeys.length);
     for (const k of m.nativeKeys) {
-      const code = NativeKeyScheme[k.scheme];
+      const code = Object.hasOwn(NativeKeyScheme, k.scheme) ? NativeKeyScheme[k.scheme] : undefined;
       if (code === undefined || !NATIVE_KEY_LENGTHS[k.scheme].includes(k.publicKey.length)) {
         throw new CommitteeError("INVALID_NATIVE_KEY", "native key has an unknown scheme or a wrong length", {
           facts: { member: m.id, scheme: k.scheme, length: k.publicKey.length },
@@ -166,6 +166,9 @@ export function committeeSetHash(c: Committee): Uint8Array {
 }
 
 function name(s: string, field: string): Uint8Array {
+  if (typeof s !== "string" || !s.isWellFormed()) {
+    throw new CodecError("BAD_LENGTH", `${field} must be well-formed text`, { facts: { field } });
+  }
   const b = utf8(s);
   if (b.length === 0 || b.length > MAX_NAME_BYTES) {
     throw new CodecError("FIELD_TOO_LONG", `${field} must be 1 to ${MAX_NAME_BYTES} bytes of UTF-8`, { facts: { field, value: s } });

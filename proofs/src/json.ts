@@ -1,10 +1,11 @@
 /**
  * JSON forms of the protocol structures, for bundles, genesis files and APIs. Bytes are `0x` hex, u64
- * quantities are decimal strings, small integers are JSON numbers. Readers are strict: unknown shapes,
- * wrong lengths and out-of-range numbers throw {@link BundleError} `SCHEMA` naming the JSON path.
+ * quantities are decimal strings, small integers are JSON numbers. Readers check every field they use:
+ * wrong types, lengths and out-of-range numbers throw {@link BundleError} `SCHEMA` naming the JSON path.
+ * Fields they do not use are ignored (nothing unread is ever signed or trusted).
  */
 import type { Attestation, BatchHeader } from "./attestation.ts";
-import { fromHex, toHex, U64_MAX } from "./bytes.ts";
+import { fromHex, toHex, U64_MAX, utf8 } from "./bytes.ts";
 import type { Committee, NativeKeySchemeName } from "./committee.ts";
 import { BundleError, CodecError } from "./errors.ts";
 import { type Message, MessageKind } from "./message.ts";
@@ -30,6 +31,14 @@ export function str(v: unknown, path: string, max = 256): string {
   if (typeof v !== "string" || v.length > max) throw schemaError(path, `a string of at most ${max} characters`);
   return v;
 }
+/** A name field: well-formed text of 1 to 64 UTF-8 bytes (the limit the binary forms enforce). */
+export function name(v: unknown, path: string): string {
+  if (typeof v !== "string" || !v.isWellFormed()) throw schemaError(path, "a string of 1 to 64 UTF-8 bytes");
+  const n = utf8(v).length;
+  if (n === 0 || n > 64) throw schemaError(path, "a string of 1 to 64 UTF-8 bytes");
+  return v;
+}
+
 export function int(v: unknown, path: string, min: number, max: number): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) throw schemaError(path, `an integer in [${min}, ${max}]`);
   return v;
@@ -69,7 +78,7 @@ export function messageToJson(m: Message): Json {
 export function messageFromJson(v: unknown, path = "message"): Message {
   const o = obj(v, path);
   const kindName = str(o.kind, `${path}.kind`, 32);
-  const kind = (MessageKind as Record<string, number>)[kindName];
+  const kind = Object.hasOwn(MessageKind, kindName) ? (MessageKind as Record<string, number>)[kindName] : undefined;
   if (kind === undefined) throw schemaError(`${path}.kind`, `one of ${Object.keys(MessageKind).join(", ")}`);
   const s = obj(o.source, `${path}.source`);
   return {
@@ -117,8 +126,8 @@ export function committeeFromJson(v: unknown, path = "committee"): Committee {
       const mp = `${path}.members[${i}]`;
       const m = obj(mv, mp);
       return {
-        id: str(m.id, `${mp}.id`, 64),
-        group: str(m.group, `${mp}.group`, 64),
+        id: name(m.id, `${mp}.id`),
+        group: name(m.group, `${mp}.group`),
         weight: int(m.weight, `${mp}.weight`, 1, 0xffff_ffff),
         blsPublicKey: hex(m.blsPublicKey, `${mp}.blsPublicKey`, 48),
         proofOfPossession: hex(m.proofOfPossession, `${mp}.proofOfPossession`, 96),
@@ -138,7 +147,7 @@ export function committeeFromJson(v: unknown, path = "committee"): Committee {
       groups: arr(p.groups ?? [], `${path}.policy.groups`, 255).map((gv, i) => {
         const g = obj(gv, `${path}.policy.groups[${i}]`);
         return {
-          group: str(g.group, `${path}.policy.groups[${i}].group`, 64),
+          group: name(g.group, `${path}.policy.groups[${i}].group`),
           minSigners: int(g.minSigners, `${path}.policy.groups[${i}].minSigners`, 1, 0xffff),
         };
       }),

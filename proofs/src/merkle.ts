@@ -1,6 +1,6 @@
 /**
  * The batch tree: a binary Merkle tree over the message ids of one lane, leaf i holding the message with
- * nonce `firstNonce + i` (docs/protocol.md §2).
+ * nonce `firstNonce + i` (docs/protocol.md §3).
  *
  * - leaf hash  = SHA-256(0x00 ‖ messageId)
  * - node hash  = SHA-256(0x01 ‖ left ‖ right)
@@ -35,6 +35,9 @@ export function hashLeaf(value: Uint8Array): Uint8Array {
 }
 
 export function hashNode(left: Uint8Array, right: Uint8Array): Uint8Array {
+  if (left.length !== 32 || right.length !== 32) {
+    throw new MerkleError("BAD_HASH_LENGTH", "tree nodes are 32-byte hashes", { facts: { left: left.length, right: right.length } });
+  }
   nodeBuf.set(left, 1);
   nodeBuf.set(right, 33);
   return sha256(nodeBuf);

@@ -1,5 +1,5 @@
 /**
- * The cross-chain message and its canonical encoding (docs/protocol.md §1).
+ * The cross-chain message and its canonical encoding (docs/protocol.md §2).
  *
  * ```
  * version            u8     = 1

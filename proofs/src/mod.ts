@@ -57,7 +57,7 @@ export {
   type VerifyOptions,
   verifyBundle,
 } from "./bundle/verify.ts";
-export { bytesEqual, concatBytes, fromHex, toHex } from "./bytes.ts";
+export { bytesEqual, concatBytes, fromHex, toHex, U64_MAX } from "./bytes.ts";
 export {
   type Committee,
   type CommitteeMember,

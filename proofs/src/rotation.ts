@@ -1,5 +1,5 @@
 /**
- * Committee rotation (docs/protocol.md §6): committee e+1 is valid only when committee e attested it.
+ * Committee rotation (docs/protocol.md §7): committee e+1 is valid only when committee e attested it.
  *
  * Rotation signing root:
  * `SHA-256("SHANDU-ROTATE-v1" ‖ fromCommitteeSetHash ‖ fromEpoch u64 ‖ toCommitteeSetHash ‖ toEpoch u64
@@ -11,11 +11,11 @@
  * every epoch of the verified chain is accepted, and the report says so.
  */
 
-import { type Attestation, verifyAttestation } from "./attestation.ts";
+import { type Attestation, checkEpoch, verifyAttestation } from "./attestation.ts";
 import type { Bls } from "./bls/bls.ts";
 import { ByteWriter, bytesEqual, toHex, U64_MAX } from "./bytes.ts";
 import { type Committee, committeeSetHash, type VerifiedCommittee, verifyCommittee } from "./committee.ts";
-import { AttestationError, CommitteeError } from "./errors.ts";
+import { AttestationError, CodecError, CommitteeError } from "./errors.ts";
 import { DOMAIN, sha256Concat } from "./hash.ts";
 
 export interface RotationRecord {
@@ -39,6 +39,8 @@ export function rotationSigningRoot(
   activatesAtSeconds: bigint,
   graceSeconds: number,
 ): Uint8Array {
+  checkEpoch(fromEpoch);
+  checkEpoch(toEpoch);
   if (
     activatesAtSeconds < 0n ||
     activatesAtSeconds > U64_MAX ||
@@ -46,7 +48,7 @@ export function rotationSigningRoot(
     graceSeconds < 0 ||
     graceSeconds > 0xffff_ffff
   ) {
-    throw new CommitteeError("ROTATION_TIME_NOT_MONOTONIC", "rotation times out of range", {
+    throw new CodecError("VALUE_OUT_OF_RANGE", "rotation activatesAtSeconds must be a u64 and graceSeconds a u32", {
       facts: { activatesAtSeconds, graceSeconds },
     });
   }
@@ -122,8 +124,9 @@ export class CommitteeChain {
  * Walks `rotations` from `trustedGenesis`. Each record must start at the previous epoch and committee
  * hash, name epoch + 1, activate no earlier than its predecessor, carry a committee that passes
  * {@link verifyCommittee}, and be attested by the previous committee under its quorum policy.
- * Throws {@link CommitteeError} naming the first broken link (`ROTATION_*`), with the attestation
- * failure as `cause`.
+ * Throws {@link CommitteeError} naming the first broken link: `ROTATION_*` for the link itself (the
+ * attestation failure as `cause`), or the committee code (with the rotation index) for an invalid
+ * next committee.
  */
 export function verifyCommitteeChain(trustedGenesis: Committee, rotations: readonly RotationRecord[], bls: Bls): CommitteeChain {
   const epochs: EpochEntry[] = [{ committee: verifyCommittee(trustedGenesis, bls), activatesAtSeconds: 0n, graceSeconds: 0 }];
@@ -160,7 +163,17 @@ export function verifyCommitteeChain(trustedGenesis: Committee, rotations: reado
         },
       );
     }
-    epochs.push({ committee: verifyCommittee(r.to, bls), activatesAtSeconds: r.activatesAtSeconds, graceSeconds: r.graceSeconds });
+    let next: VerifiedCommittee;
+    try {
+      next = verifyCommittee(r.to, bls);
+    } catch (cause) {
+      if (!(cause instanceof CommitteeError)) throw cause;
+      throw new CommitteeError(cause.code, `rotation to epoch ${r.to.epoch} carries an invalid committee: ${cause.shortMessage}`, {
+        facts: { rotation: i, ...cause.facts },
+        cause,
+      });
+    }
+    epochs.push({ committee: next, activatesAtSeconds: r.activatesAtSeconds, graceSeconds: r.graceSeconds });
   }
   return new CommitteeChain(epochs);
 }

@@ -3,6 +3,7 @@
  * own — non-empty signer sets, no duplicate signers, batch verification with a one-by-one fallback that
  * names the bad sets. Get one with {@link loadBls}.
  */
+import { toHex } from "../bytes.ts";
 import { BlsError } from "../errors.ts";
 import type { BlsBackend, BlsBackendName, BlsPublicKey, SignatureSet } from "./interface.ts";
 import { nobleBackend } from "./noble.ts";
@@ -50,6 +51,27 @@ export class Bls {
   fastAggregateVerify(publicKeys: readonly BlsPublicKey[], message: Uint8Array, signature: Uint8Array): boolean {
     checkSigners(publicKeys);
     return this.backend.fastAggregateVerify(publicKeys, message, signature);
+  }
+
+  /**
+   * One aggregate signature over distinct messages (`messages[i]` signed by `publicKeys[i]`). Distinct
+   * messages make it safe without proofs of possession. Throws `EMPTY_SIGNER_SET`, `DUPLICATE_SIGNER`, and
+   * `INVALID_SIGNATURE` when the counts differ or two messages are equal.
+   */
+  aggregateVerify(publicKeys: readonly BlsPublicKey[], messages: readonly Uint8Array[], signature: Uint8Array): boolean {
+    checkSigners(publicKeys);
+    if (messages.length !== publicKeys.length) {
+      throw new BlsError("INVALID_SIGNATURE", "one message per public key", {
+        facts: { keys: publicKeys.length, messages: messages.length },
+      });
+    }
+    const seen = new Set<string>();
+    for (const m of messages) {
+      const k = toHex(m);
+      if (seen.has(k)) throw new BlsError("INVALID_SIGNATURE", "aggregate verification needs distinct messages");
+      seen.add(k);
+    }
+    return this.backend.aggregateVerify(publicKeys, messages, signature);
   }
 
   /**

@@ -99,6 +99,17 @@ export const blstBackend: BlsBackend = {
     );
   },
 
+  aggregateVerify(publicKeys, messages, signature) {
+    const sig = decodeSignature(signature);
+    return blst.aggregateVerify(
+      [...messages],
+      publicKeys.map((k) => own(k).native),
+      sig,
+      false,
+      false,
+    );
+  },
+
   verifySignatureSets(sets: readonly SignatureSet[]) {
     if (sets.length === 0) return false;
     const native = sets.map((s) => ({ msg: s.message, pk: own(s.publicKey).native, sig: decodeSignature(s.signature) }));

@@ -49,6 +49,8 @@ export interface BlsBackend {
   sign(secretKey: Uint8Array, message: Uint8Array): Uint8Array;
   verify(publicKey: BlsPublicKey, message: Uint8Array, signature: Uint8Array): boolean;
   fastAggregateVerify(publicKeys: readonly BlsPublicKey[], message: Uint8Array, signature: Uint8Array): boolean;
+  /** One aggregate signature over distinct messages, one per key: `Π e(pk_i, H(m_i)) == e(g1, σ)`. */
+  aggregateVerify(publicKeys: readonly BlsPublicKey[], messages: readonly Uint8Array[], signature: Uint8Array): boolean;
   /** One randomised check over all sets; `false` if any set is invalid. */
   verifySignatureSets(sets: readonly SignatureSet[]): boolean;
   aggregateSignatures(signatures: readonly Uint8Array[]): Uint8Array;

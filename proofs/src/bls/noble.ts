@@ -115,6 +115,14 @@ export const nobleBackend: BlsBackend = {
     return L.verify(sig, L.hash(message, DST_SIGNATURE), agg);
   },
 
+  aggregateVerify(publicKeys, messages, signature) {
+    const sig = decodeG2(signature);
+    return L.verifyBatch(
+      sig,
+      publicKeys.map((pk, i) => ({ message: L.hash(messages[i]!, DST_SIGNATURE), publicKey: own(pk).point })),
+    );
+  },
+
   verifySignatureSets(sets: readonly SignatureSet[]) {
     if (sets.length === 0) return false;
     // Π e(r_i·pk_i, H(m_i)) · e(−g1, Σ r_i·σ_i) == 1

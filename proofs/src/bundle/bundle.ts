@@ -1,10 +1,10 @@
 /**
- * Proof bundle v1 (docs/protocol.md §7): one self-contained document per message — the message, its
+ * Proof bundle v1 (docs/protocol.md §8): one self-contained document per message — the message, its
  * inclusion proof in the attested batch, the attestation, the committee chain from genesis, source and
  * destination evidence, and the regulator-envelope commitment. JSON is the reference form; the binary
  * form carries the same content, more compactly.
  */
-import { type Attestation, type BatchHeader, encodeAttestation, readAttestation } from "../attestation.ts";
+import { type Attestation, type BatchHeader, checkEpoch, encodeAttestation, readAttestation } from "../attestation.ts";
 import { ByteReader, ByteWriter, toHex, utf8 } from "../bytes.ts";
 import { type Committee, decodeCommittee, encodeCommittee } from "../committee.ts";
 import { BundleError, CodecError } from "../errors.ts";
@@ -21,6 +21,7 @@ import {
   type Json,
   messageFromJson,
   messageToJson,
+  name,
   obj,
   rotationFromJson,
   rotationToJson,
@@ -120,7 +121,7 @@ export function bundleFromJson(v: unknown): ProofBundle {
     regulatorEnvelope = {
       commitment: hex(e.commitment, "regulatorEnvelope.commitment", 32),
       payloadOffset: int(e.payloadOffset, "regulatorEnvelope.payloadOffset", 0, MAX_PAYLOAD_BYTES),
-      scheme: str(e.scheme, "regulatorEnvelope.scheme", 64),
+      scheme: name(e.scheme, "regulatorEnvelope.scheme"),
     };
   }
   return {
@@ -167,7 +168,7 @@ function readEvidence(r: ByteReader, field: string): Evidence | null {
   if (b.length === 0) return null;
   let v: unknown;
   try {
-    v = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(b));
+    v = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(b));
   } catch (cause) {
     throw new CodecError("BAD_LENGTH", `${field} is not UTF-8 JSON`, { cause });
   }
@@ -180,21 +181,38 @@ function readEvidence(r: ByteReader, field: string): Evidence | null {
  * The message id is not stored (it is derived).
  */
 export function encodeBundleBinary(b: ProofBundle): Uint8Array {
+  const range = (field: string, v: number, max: number) => {
+    if (!Number.isInteger(v) || v < 0 || v > max) {
+      throw new CodecError("VALUE_OUT_OF_RANGE", `bundle ${field} out of range`, { facts: { field, value: v, max } });
+    }
+  };
+  range("version", b.version, 255);
+  range("inclusion.treeSize", b.inclusion.treeSize, 0xffff_ffff);
+  range("inclusion.leafIndex", b.inclusion.leafIndex, 0xffff_ffff);
+  range("inclusion siblings", b.inclusion.siblings.length, 64);
+  range("rotations", b.committees.rotations.length, MAX_ROTATIONS);
+  if (b.regulatorEnvelope) range("regulatorEnvelope.payloadOffset", b.regulatorEnvelope.payloadOffset, 0xffff_ffff);
   const w = new ByteWriter(4096).bytes(BINARY_MAGIC).u8(b.version);
   w.bytes32(encodeMessage(b.message));
   w.u64(b.batch.sourceChainId).u64(b.batch.destinationChainId).u64(b.batch.firstNonce).u64(b.batch.lastNonce).bytes(b.batch.root);
   w.u32(b.inclusion.treeSize).u32(b.inclusion.leafIndex).u8(b.inclusion.siblings.length);
-  for (const s of b.inclusion.siblings) w.bytes(s);
+  for (const s of b.inclusion.siblings) {
+    if (s.length !== 32) throw new CodecError("BAD_LENGTH", "inclusion siblings are 32 bytes");
+    w.bytes(s);
+  }
   w.bytes(encodeAttestation(b.attestation));
   w.bytes32(encodeCommittee(b.committees.genesis));
   w.u16(b.committees.rotations.length);
   for (const r of b.committees.rotations) {
+    checkEpoch(r.fromEpoch);
+    if (r.fromCommitteeSetHash.length !== 32) throw new CodecError("BAD_LENGTH", "rotation fromCommitteeSetHash is 32 bytes");
     w.u64(r.fromEpoch).bytes(r.fromCommitteeSetHash).bytes32(encodeCommittee(r.to)).u64(r.activatesAtSeconds).u32(r.graceSeconds);
     w.bytes(encodeAttestation(r.attestation));
   }
   writeEvidence(w, b.sourceEvidence);
   writeEvidence(w, b.destinationEvidence);
   if (b.regulatorEnvelope) {
+    if (b.regulatorEnvelope.commitment.length !== 32) throw new CodecError("BAD_LENGTH", "envelope commitment is 32 bytes");
     w.u8(1).bytes(b.regulatorEnvelope.commitment).u32(b.regulatorEnvelope.payloadOffset).bytes8(utf8(b.regulatorEnvelope.scheme));
   } else {
     w.u8(0);

@@ -24,7 +24,7 @@ import { sha256 } from "../hash.ts";
 import { verifyMultiProof } from "../merkle.ts";
 import { encodeMessage, type Message, messageIdOfEncoding } from "../message.ts";
 import { type CommitteeChain, verifyCommitteeChain } from "../rotation.ts";
-import { type Evidence, type ProofBundle, readBundleBytes } from "./bundle.ts";
+import { BUNDLE_VERSION, type Evidence, type ProofBundle, readBundleBytes } from "./bundle.ts";
 
 export type StepName =
   | "format"
@@ -61,7 +61,11 @@ export interface StepResult {
 }
 
 export interface BundleReport {
-  /** True when every step that decides validity passed (format through attestation, and any evidence present and checked). */
+  /**
+   * True when format through attestation passed and no step failed. Evidence of a kind the verifier has
+   * no checker for is "not checked" and does not make `ok` false; callers that require evidence (the CLI's
+   * `--strict`) check the evidence steps themselves.
+   */
   ok: boolean;
   messageId: string | null;
   steps: StepResult[];
@@ -128,7 +132,7 @@ export class BundleVerifier {
   }
 
   verify(bundle: ProofBundle): BundleReport {
-    const steps: StepResult[] = [{ step: "format", status: "passed", detail: `proof bundle v${bundle.version}` }];
+    const steps: StepResult[] = [];
     const fail = (step: StepName, e: unknown): BundleReport => {
       const { code, detail } = describe(e);
       steps.push({ step, status: "failed", code, detail });
@@ -136,9 +140,21 @@ export class BundleVerifier {
       return { ok: false, messageId: id ? toHex(id) : null, steps };
     };
     let id: Uint8Array | null = null;
+    if (bundle.version !== BUNDLE_VERSION) {
+      return fail(
+        "format",
+        new BundleError("UNSUPPORTED_BUNDLE_VERSION", "this verifier reads proof bundle version 1", { facts: { version: bundle.version } }),
+      );
+    }
+    steps.push({ step: "format", status: "passed", detail: `proof bundle v${bundle.version}` });
 
     // trust anchor
-    const bundleGenesisHash = committeeSetHash(bundle.committees.genesis);
+    let bundleGenesisHash: Uint8Array;
+    try {
+      bundleGenesisHash = committeeSetHash(bundle.committees.genesis);
+    } catch (e) {
+      return fail("trust-anchor", e);
+    }
     if (!bytesEqual(bundleGenesisHash, this.#genesisHash)) {
       return fail(
         "trust-anchor",
@@ -285,16 +301,22 @@ export class BundleVerifier {
 
   #chain(bundle: ProofBundle): CommitteeChain {
     const { genesis, rotations } = bundle.committees;
-    const w = new ByteWriter(4096).bytes32(encodeCommittee(genesis));
-    for (const r of rotations) {
-      w.u64(r.fromEpoch)
-        .bytes(r.fromCommitteeSetHash)
-        .bytes32(encodeCommittee(r.to))
-        .u64(r.activatesAtSeconds)
-        .u32(r.graceSeconds)
-        .bytes(encodeAttestation(r.attestation));
+    let key: string;
+    try {
+      const w = new ByteWriter(4096).bytes32(encodeCommittee(genesis));
+      for (const r of rotations) {
+        w.u64(r.fromEpoch)
+          .bytes(r.fromCommitteeSetHash)
+          .bytes32(encodeCommittee(r.to))
+          .u64(r.activatesAtSeconds)
+          .u32(r.graceSeconds)
+          .bytes(encodeAttestation(r.attestation));
+      }
+      key = toHex(sha256(w.finish()));
+    } catch {
+      // A record that cannot be encoded: walk uncached, so the first broken link is the one reported.
+      return verifyCommitteeChain(this.#opts.trustedGenesis, rotations, this.#opts.bls);
     }
-    const key = toHex(sha256(w.finish()));
     let hit = this.#chains.get(key);
     if (!hit) {
       try {
