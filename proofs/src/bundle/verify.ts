@@ -19,11 +19,11 @@ import {
 import type { Bls } from "../bls/bls.ts";
 import { ByteWriter, bytesEqual, toHex } from "../bytes.ts";
 import { type Committee, committeeSetHash, encodeCommittee, type VerifiedCommittee } from "../committee.ts";
-import { BundleError, ShanduError } from "../errors.ts";
+import { BundleError, CommitteeError, ShanduError } from "../errors.ts";
 import { sha256 } from "../hash.ts";
 import { verifyMultiProof } from "../merkle.ts";
 import { encodeMessage, type Message, messageIdOfEncoding } from "../message.ts";
-import { type CommitteeChain, verifyCommitteeChain } from "../rotation.ts";
+import { type CommitteeChain, type RotationRecord, verifyCommitteeChain } from "../rotation.ts";
 import { BUNDLE_VERSION, type Evidence, type ProofBundle, readBundleBytes } from "./bundle.ts";
 
 export type StepName =
@@ -94,6 +94,12 @@ export interface VerifyOptions {
   evidenceVerifiers?: readonly EvidenceVerifier[];
   /** Apply the rotation grace rules as of this time (unix seconds). Omit to audit the past. */
   nowSeconds?: bigint;
+  /**
+   * Rotations the verifier already knows from elsewhere (a destination's registry, the transparency log),
+   * from the trusted genesis on. With a clock, a bundle that stops its chain early cannot make a
+   * rotated-out committee look current; a bundle whose chain disagrees with these fails `ROTATION_CONFLICT`.
+   */
+  knownRotations?: readonly RotationRecord[];
 }
 
 function describe(e: unknown): { code: string; detail: string } {
@@ -112,10 +118,13 @@ export class BundleVerifier {
   readonly #evidence: Map<string, EvidenceVerifier>;
   readonly #chains = new Map<string, CommitteeChain | ShanduError>();
   readonly #attestations = new Map<string, VerifiedAttestation | ShanduError>();
+  readonly #known: CommitteeChain | null;
 
+  /** Throws {@link CommitteeError} when the trusted genesis or `knownRotations` do not verify. */
   constructor(opts: VerifyOptions) {
     this.#opts = opts;
     this.#genesisHash = committeeSetHash(opts.trustedGenesis);
+    this.#known = opts.knownRotations ? verifyCommitteeChain(opts.trustedGenesis, opts.knownRotations, opts.bls) : null;
     this.#evidence = new Map((opts.evidenceVerifiers ?? []).map((v) => [v.kind, v]));
   }
 
@@ -172,7 +181,7 @@ export class BundleVerifier {
     // committee chain
     let chain: CommitteeChain;
     try {
-      chain = this.#chain(bundle);
+      chain = this.#known ? reconcile(this.#chain(bundle), this.#known) : this.#chain(bundle);
     } catch (e) {
       return fail("committee-chain", e);
     }
@@ -347,6 +356,25 @@ export class BundleVerifier {
     if (hit instanceof ShanduError) throw hit;
     return hit;
   }
+}
+
+/** The longer of two chains from the same genesis, after checking they agree wherever both have an epoch. */
+function reconcile(a: CommitteeChain, b: CommitteeChain): CommitteeChain {
+  const n = Math.min(a.epochs.length, b.epochs.length);
+  for (let i = 1; i < n; i++) {
+    const x = a.epochs[i]!;
+    const y = b.epochs[i]!;
+    if (
+      !bytesEqual(x.committee.hash, y.committee.hash) ||
+      x.activatesAtSeconds !== y.activatesAtSeconds ||
+      x.graceSeconds !== y.graceSeconds
+    ) {
+      throw new CommitteeError("ROTATION_CONFLICT", "the bundle's rotation differs from the one the verifier knows for this epoch", {
+        facts: { epoch: x.committee.epoch, bundle: toHex(x.committee.hash), known: toHex(y.committee.hash) },
+      });
+    }
+  }
+  return a.epochs.length >= b.epochs.length ? a : b;
 }
 
 function remember<V>(map: Map<string, V>, key: string, value: V): void {
