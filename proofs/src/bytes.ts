@@ -14,11 +14,11 @@ export function toHex(bytes: Uint8Array): string {
   return out;
 }
 
-function nibble(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
+/** Hex digit values by character code (-1: not a hex digit). */
+const NIBBLE = new Int8Array(256).fill(-1);
+for (let i = 0; i < 16; i++) {
+  NIBBLE[HEX.charCodeAt(i)] = i;
+  NIBBLE[HEX.toUpperCase().charCodeAt(i)] = i;
 }
 
 /**
@@ -31,8 +31,8 @@ export function fromHex(hex: string, expectedLength?: number, field = "hex"): Ui
   if (s.length % 2 !== 0) throw new CodecError("BAD_HEX", "hex string has an odd number of digits", { facts: { field } });
   const out = new Uint8Array(s.length / 2);
   for (let i = 0; i < out.length; i++) {
-    const hi = nibble(s.charCodeAt(2 * i));
-    const lo = nibble(s.charCodeAt(2 * i + 1));
+    const hi = NIBBLE[s.charCodeAt(2 * i)] ?? -1;
+    const lo = NIBBLE[s.charCodeAt(2 * i + 1)] ?? -1;
     if (hi < 0 || lo < 0) throw new CodecError("BAD_HEX", "not a hex digit", { facts: { field, position: 2 * i } });
     out[i] = (hi << 4) | lo;
   }
@@ -68,7 +68,14 @@ const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 export function utf8(s: string): Uint8Array {
-  return textEncoder.encode(s);
+  // Names and tags are nearly always ASCII, and TextEncoder's per-call cost dominates for short strings.
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) return textEncoder.encode(s);
+    out[i] = c;
+  }
+  return out;
 }
 
 /** Append-only big-endian writer with a growable buffer. */

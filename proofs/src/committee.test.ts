@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { loadBls } from "./bls/bls.ts";
-import { type Committee, checkQuorum, committeeSetHash, decodeCommittee, encodeCommittee, verifyCommittee } from "./committee.ts";
+import { type Committee, checkQuorum, committeeSetHash, decodeCommittee, encodeCommittee, sameCommittee, verifyCommittee } from "./committee.ts";
 import { AttestationError, CodecError, CommitteeError } from "./errors.ts";
 import { makeTestCommittee, pilotCommittee } from "./testing/mod.ts";
 
@@ -50,7 +50,11 @@ describe("committee", () => {
       { ...c, policy: { ...c.policy, threshold: { numerator: 3, denominator: 4 } } },
       { ...c, policy: { ...c.policy, groups: c.policy.groups.slice(1) } },
     ];
-    for (const v of variants) assert.notDeepEqual(committeeSetHash(v), base);
+    for (const v of variants) {
+      assert.notDeepEqual(committeeSetHash(v), base);
+      assert.equal(sameCommittee(v, pilot.committee), false);
+    }
+    assert.equal(sameCommittee(structuredClone(pilot.committee), pilot.committee), true);
   });
 
   it("rejects names that are empty, too long or not well-formed text", () => {

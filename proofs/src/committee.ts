@@ -12,7 +12,7 @@
 import type { Bls } from "./bls/bls.ts";
 import type { BlsPublicKey } from "./bls/interface.ts";
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from "./bls/interface.ts";
-import { ByteReader, ByteWriter, toHex, U64_MAX, utf8 } from "./bytes.ts";
+import { ByteReader, ByteWriter, bytesEqual, toHex, U64_MAX, utf8 } from "./bytes.ts";
 import { AttestationError, BlsError, CodecError, CommitteeError } from "./errors.ts";
 import { DOMAIN, sha256Concat } from "./hash.ts";
 
@@ -158,6 +158,33 @@ export function decodeCommittee(bytes: Uint8Array): Committee {
   const c = { epoch, members, policy: { threshold: { numerator, denominator }, groups } };
   encodeCommittee(c); // range checks shared with the encoder
   return c;
+}
+
+/**
+ * True when `a` and `b` have the same canonical encoding (so the same `committeeSetHash`), compared
+ * field by field without encoding or hashing. Use it where one side is known to encode (a trusted
+ * genesis): a committee that would not encode then compares unequal.
+ */
+export function sameCommittee(a: Committee, b: Committee): boolean {
+  if (a === b) return true;
+  if (a.epoch !== b.epoch || a.members.length !== b.members.length) return false;
+  for (let i = 0; i < a.members.length; i++) {
+    const x = a.members[i]!;
+    const y = b.members[i]!;
+    if (x.id !== y.id || x.group !== y.group || x.weight !== y.weight) return false;
+    if (!bytesEqual(x.blsPublicKey, y.blsPublicKey) || !bytesEqual(x.proofOfPossession, y.proofOfPossession)) return false;
+    if (x.nativeKeys.length !== y.nativeKeys.length) return false;
+    for (let k = 0; k < x.nativeKeys.length; k++) {
+      const u = x.nativeKeys[k]!;
+      const v = y.nativeKeys[k]!;
+      if (u.scheme !== v.scheme || !bytesEqual(u.publicKey, v.publicKey)) return false;
+    }
+  }
+  const p = a.policy;
+  const q = b.policy;
+  if (p.threshold.numerator !== q.threshold.numerator || p.threshold.denominator !== q.threshold.denominator) return false;
+  if (p.groups.length !== q.groups.length) return false;
+  return p.groups.every((g, i) => g.group === q.groups[i]!.group && g.minSigners === q.groups[i]!.minSigners);
 }
 
 /** `SHA-256("SHANDU-COMMITTEE-v1" ‖ encodeCommittee(c))`. */

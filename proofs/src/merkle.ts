@@ -20,6 +20,7 @@ import { MerkleError } from "./errors.ts";
 import { sha256 } from "./hash.ts";
 
 export const MAX_TREE_LEAVES = 1 << 20;
+const NO_HASH = new Uint8Array(0);
 
 const leafBuf = new Uint8Array(33);
 const nodeBuf = new Uint8Array(65);
@@ -73,6 +74,7 @@ function walk(
   indices: number[],
   hashes: Uint8Array[],
   sibling: (level: number, index: number) => Uint8Array,
+  combine: (left: Uint8Array, right: Uint8Array) => Uint8Array = hashNode,
 ): Uint8Array {
   let size = treeSize;
   let idx = indices;
@@ -87,13 +89,13 @@ function walk(
         if (i + 1 === size) {
           nextHs.push(h);
         } else if (idx[k + 1] === i + 1) {
-          nextHs.push(hashNode(h, hs[k + 1]!));
+          nextHs.push(combine(h, hs[k + 1]!));
           k++;
         } else {
-          nextHs.push(hashNode(h, sibling(level, i + 1)));
+          nextHs.push(combine(h, sibling(level, i + 1)));
         }
       } else {
-        nextHs.push(hashNode(sibling(level, i - 1), h));
+        nextHs.push(combine(sibling(level, i - 1), h));
       }
       nextIdx.push(i >> 1);
     }
@@ -148,16 +150,28 @@ export class MerkleTree {
   /** Proof for the leaves at `indices` (strictly increasing). */
   prove(indices: number[]): MultiProof {
     checkIndices(indices, this.size);
+    if (indices.length === 1) {
+      // One leaf: its sibling on each level that has one (a carried-up last node has none).
+      const siblings: Uint8Array[] = [];
+      let i = indices[0]!;
+      for (let level = 0; level < this.#levels.length - 1; level++) {
+        const nodes = this.#levels[level]!;
+        if ((i ^ 1) < nodes.length) siblings.push(nodes[i ^ 1]!);
+        i >>= 1;
+      }
+      return { treeSize: this.size, indices: [indices[0]!], siblings };
+    }
+    // The tree already holds every hash the walk would compute: only its bookkeeping is needed.
     const siblings: Uint8Array[] = [];
     walk(
       this.size,
       indices,
-      indices.map((i) => this.#levels[0]![i]!),
+      indices.map(() => NO_HASH),
       (level, index) => {
-        const h = this.#levels[level]![index]!;
-        siblings.push(h);
-        return h;
+        siblings.push(this.#levels[level]![index]!);
+        return NO_HASH;
       },
+      () => NO_HASH,
     );
     return { treeSize: this.size, indices: [...indices], siblings };
   }

@@ -70,6 +70,7 @@ export {
   type NativeKey,
   NativeKeyScheme,
   type QuorumPolicy,
+  sameCommittee,
   type VerifiedCommittee,
   verifyCommittee,
 } from "./committee.ts";

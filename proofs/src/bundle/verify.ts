@@ -18,7 +18,7 @@ import {
 } from "../attestation.ts";
 import type { Bls } from "../bls/bls.ts";
 import { ByteWriter, bytesEqual, toHex } from "../bytes.ts";
-import { type Committee, committeeSetHash, encodeCommittee, type VerifiedCommittee } from "../committee.ts";
+import { type Committee, committeeSetHash, encodeCommittee, sameCommittee, type VerifiedCommittee } from "../committee.ts";
 import { BundleError, CommitteeError, ShanduError } from "../errors.ts";
 import { sha256 } from "../hash.ts";
 import { verifyMultiProof } from "../merkle.ts";
@@ -157,14 +157,14 @@ export class BundleVerifier {
     }
     steps.push({ step: "format", status: "passed", detail: `proof bundle v${bundle.version}` });
 
-    // trust anchor
-    let bundleGenesisHash: Uint8Array;
-    try {
-      bundleGenesisHash = committeeSetHash(bundle.committees.genesis);
-    } catch (e) {
-      return fail("trust-anchor", e);
-    }
-    if (!bytesEqual(bundleGenesisHash, this.#genesisHash)) {
+    // trust anchor: compared field by field (no encoding or hashing per bundle); hashed only to report a mismatch
+    if (!sameCommittee(bundle.committees.genesis, this.#opts.trustedGenesis)) {
+      let bundleGenesisHash: Uint8Array;
+      try {
+        bundleGenesisHash = committeeSetHash(bundle.committees.genesis);
+      } catch (e) {
+        return fail("trust-anchor", e);
+      }
       return fail(
         "trust-anchor",
         new BundleError("GENESIS_MISMATCH", "the bundle's genesis committee is not the trusted genesis", {
@@ -309,22 +309,25 @@ export class BundleVerifier {
   }
 
   #chain(bundle: ProofBundle): CommitteeChain {
-    const { genesis, rotations } = bundle.committees;
-    let key: string;
-    try {
-      const w = new ByteWriter(4096).bytes32(encodeCommittee(genesis));
-      for (const r of rotations) {
-        w.u64(r.fromEpoch)
-          .bytes(r.fromCommitteeSetHash)
-          .bytes32(encodeCommittee(r.to))
-          .u64(r.activatesAtSeconds)
-          .u32(r.graceSeconds)
-          .bytes(encodeAttestation(r.attestation));
+    // Called once the trust anchor matched: the chain starts at the trusted genesis, so the rotations are the key.
+    const { rotations } = bundle.committees;
+    let key = "";
+    if (rotations.length > 0) {
+      try {
+        const w = new ByteWriter(4096);
+        for (const r of rotations) {
+          w.u64(r.fromEpoch)
+            .bytes(r.fromCommitteeSetHash)
+            .bytes32(encodeCommittee(r.to))
+            .u64(r.activatesAtSeconds)
+            .u32(r.graceSeconds)
+            .bytes(encodeAttestation(r.attestation));
+        }
+        key = toHex(sha256(w.finish()));
+      } catch {
+        // A record that cannot be encoded: walk uncached, so the first broken link is the one reported.
+        return verifyCommitteeChain(this.#opts.trustedGenesis, rotations, this.#opts.bls);
       }
-      key = toHex(sha256(w.finish()));
-    } catch {
-      // A record that cannot be encoded: walk uncached, so the first broken link is the one reported.
-      return verifyCommitteeChain(this.#opts.trustedGenesis, rotations, this.#opts.bls);
     }
     let hit = this.#chains.get(key);
     if (!hit) {
