@@ -91,7 +91,7 @@ export class ByteWriter {
 
   #reserve(n: number): void {
     if (this.#len + n <= this.#buf.length) return;
-    let cap = this.#buf.length * 2;
+    let cap = Math.max(64, this.#buf.length * 2);
     while (cap < this.#len + n) cap *= 2;
     const next = new Uint8Array(cap);
     next.set(this.#buf.subarray(0, this.#len));
@@ -140,7 +140,9 @@ export class ByteWriter {
   bytes32(b: Uint8Array): this {
     return this.u32(b.length).bytes(b);
   }
+  /** The bytes written. Without a copy when the initial capacity was exact; do not write after this. */
   finish(): Uint8Array {
+    if (this.#len === this.#buf.length) return this.#buf;
     return this.#buf.slice(0, this.#len);
   }
 }

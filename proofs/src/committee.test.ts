@@ -2,7 +2,15 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { loadBls } from "./bls/bls.ts";
-import { type Committee, checkQuorum, committeeSetHash, decodeCommittee, encodeCommittee, sameCommittee, verifyCommittee } from "./committee.ts";
+import {
+  type Committee,
+  checkQuorum,
+  committeeSetHash,
+  decodeCommittee,
+  encodeCommittee,
+  sameCommittee,
+  verifyCommittee,
+} from "./committee.ts";
 import { AttestationError, CodecError, CommitteeError } from "./errors.ts";
 import { makeTestCommittee, pilotCommittee } from "./testing/mod.ts";
 

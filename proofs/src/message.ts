@@ -18,7 +18,7 @@
  */
 import { ByteReader, ByteWriter, U64_MAX } from "./bytes.ts";
 import { CodecError } from "./errors.ts";
-import { DOMAIN, sha256Concat } from "./hash.ts";
+import { DOMAIN, sha256, sha256Concat } from "./hash.ts";
 
 export const MESSAGE_VERSION = 1;
 export const MAX_ADDRESS_BYTES = 64;
@@ -76,6 +76,14 @@ function checkLen(b: Uint8Array, max: number, field: string): void {
 
 /** Canonical encoding. Throws {@link CodecError} for out-of-range fields; never truncates. */
 export function encodeMessage(m: Message): Uint8Array {
+  return writeMessage(m, new Uint8Array(0));
+}
+
+/** Fixed part of the encoding: everything but sender, recipient and payload bytes. */
+const FIXED_BYTES = 1 + 8 + 8 + 8 + 1 + 1 + 1 + 4 + 8 + 32 + 4;
+
+/** Checks `m` and writes `prefix ‖ encoding` into one exactly-sized buffer (no copies). */
+function writeMessage(m: Message, prefix: Uint8Array): Uint8Array {
   if (m.version !== MESSAGE_VERSION) {
     throw new CodecError("UNKNOWN_VERSION", "unsupported message version", { facts: { version: m.version } });
   }
@@ -95,7 +103,8 @@ export function encodeMessage(m: Message): Uint8Array {
       facts: { field: "source.logIndex", value: m.source.logIndex },
     });
   }
-  return new ByteWriter(128 + m.payload.length)
+  return new ByteWriter(prefix.length + FIXED_BYTES + m.sender.length + m.recipient.length + m.payload.length)
+    .bytes(prefix)
     .u8(m.version)
     .u64(m.sourceChainId)
     .u64(m.destinationChainId)
@@ -150,7 +159,7 @@ export function messageIdOfEncoding(encoding: Uint8Array): MessageId {
   return sha256Concat(DOMAIN.message, encoding);
 }
 
-/** Encodes `m` canonically and hashes it. */
+/** Encodes `m` canonically and hashes it (one buffer holds the domain tag and the encoding). */
 export function messageId(m: Message): MessageId {
-  return messageIdOfEncoding(encodeMessage(m));
+  return sha256(writeMessage(m, DOMAIN.message));
 }

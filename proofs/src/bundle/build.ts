@@ -6,7 +6,7 @@ import type { Attestation, BatchHeader } from "../attestation.ts";
 import type { Committee } from "../committee.ts";
 import { CodecError } from "../errors.ts";
 import { MerkleTree } from "../merkle.ts";
-import { encodeMessage, type Message, messageIdOfEncoding } from "../message.ts";
+import { type Message, messageId } from "../message.ts";
 import type { RotationRecord } from "../rotation.ts";
 import { BUNDLE_VERSION, type Evidence, type ProofBundle, type RegulatorEnvelopeRef } from "./bundle.ts";
 
@@ -32,7 +32,7 @@ export function buildBatch(messages: readonly Message[]): Batch {
     if (m.nonce !== first.nonce + BigInt(i)) {
       throw new CodecError("VALUE_OUT_OF_RANGE", "batch nonces must be contiguous and in order", { facts: { index: i, nonce: m.nonce } });
     }
-    ids.push(messageIdOfEncoding(encodeMessage(m)));
+    ids.push(messageId(m));
   });
   const tree = MerkleTree.fromLeaves(ids);
   return {
