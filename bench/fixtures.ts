@@ -3,7 +3,7 @@
  * Keys come from public seeds (`@shandu/proofs/testing`), so they are for measurement only.
  */
 import { type Bls, type BlsPublicKey, type Message, MessageKind } from "@shandu/proofs";
-import { type MemberSpec, makeTestCommittee, type TestCommittee, testSecretKey } from "@shandu/proofs/testing";
+import { type MemberSpec, makeTestCommittee, PILOT_POLICY, type TestCommittee, testSecretKey } from "@shandu/proofs/testing";
 
 export const SOURCE_CHAIN = 1001n;
 export const DESTINATION_CHAIN = 2002n;
@@ -58,14 +58,7 @@ export function committee16(bls: Bls, seed: string): TestCommittee {
   return makeTestCommittee(bls, {
     seed,
     members,
-    policy: {
-      threshold: { numerator: 2, denominator: 3 },
-      groups: [
-        { group: "shanghai-alliance", minSigners: 1 },
-        { group: "shenzhen-alliance", minSigners: 1 },
-        { group: "regulator", minSigners: 1 },
-      ],
-    },
+    policy: PILOT_POLICY,
   });
 }
 

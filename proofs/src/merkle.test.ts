@@ -4,6 +4,7 @@ import fc from "fast-check";
 import { MerkleError } from "./errors.ts";
 import { sha256 } from "./hash.ts";
 import { computeMultiProofRoot, hashLeaf, hashNode, MerkleTree, verifyMultiProof } from "./merkle.ts";
+import { errorCode } from "./testing/mod.ts";
 
 /** RFC 6962 §2.1 Merkle Tree Hash, written recursively as the RFC states it. */
 function mth(leaves: Uint8Array[]): Uint8Array {
@@ -18,15 +19,7 @@ const arbTree = fc
   .integer({ min: 1, max: 300 })
   .chain((n) => fc.tuple(fc.constant(n), fc.uniqueArray(fc.integer({ min: 0, max: n - 1 }), { minLength: 1, maxLength: Math.min(n, 12) })));
 
-function code(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    assert.ok(e instanceof MerkleError, `expected MerkleError, got ${e}`);
-    return e.code;
-  }
-  assert.fail("expected an error");
-}
+const code = (f: () => unknown) => errorCode(f, MerkleError);
 
 describe("batch tree", () => {
   it("is the RFC 6962 Merkle Tree Hash for every size", () => {

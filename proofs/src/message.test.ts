@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { CodecError } from "./errors.ts";
 import { decodeMessage, encodeMessage, MAX_PAYLOAD_BYTES, type Message, MessageKind, messageId } from "./message.ts";
+import { errorCode } from "./testing/mod.ts";
 
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
 const arbMessage: fc.Arbitrary<Message> = fc.record({
@@ -29,15 +30,7 @@ const sample = (): Message => ({
   source: { blockNumber: 9n, txHash: new Uint8Array(32).fill(3), logIndex: 1 },
 });
 
-function code(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    assert.ok(e instanceof CodecError, `expected CodecError, got ${e}`);
-    return e.code;
-  }
-  assert.fail("expected an error");
-}
+const code = (f: () => unknown) => errorCode(f, CodecError);
 
 describe("message codec", () => {
   it("round-trips any valid message", () => {

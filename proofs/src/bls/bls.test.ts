@@ -6,6 +6,7 @@ import { rogueKeyOf } from "../../test/rogue.ts";
 import { utf8 } from "../bytes.ts";
 import { BlsError } from "../errors.ts";
 import { sha256 } from "../hash.ts";
+import { errorCode } from "../testing/mod.ts";
 import { type Bls, loadBls, nobleBls } from "./bls.ts";
 import { keyGen } from "./keygen.ts";
 
@@ -43,15 +44,7 @@ function g1NotInSubgroup(): Uint8Array {
   throw new Error("no non-subgroup point found");
 }
 
-function blsCode(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    assert.ok(e instanceof BlsError, `expected BlsError, got ${e}`);
-    return e.code;
-  }
-  assert.fail("expected an error");
-}
+const blsCode = (f: () => unknown) => errorCode(f, BlsError);
 
 describe("BLS layer", () => {
   it("derives the same key as blst's own KeyGen", () => {

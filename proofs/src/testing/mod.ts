@@ -8,6 +8,7 @@ import type { Bls } from "../bls/bls.ts";
 import { keyGen } from "../bls/keygen.ts";
 import { utf8 } from "../bytes.ts";
 import { type Committee, type CommitteeMember, committeeSetHash, type QuorumPolicy } from "../committee.ts";
+import { ShanduError } from "../errors.ts";
 import { sha256 } from "../hash.ts";
 import { type RotationRecord, rotationSigningRoot } from "../rotation.ts";
 
@@ -44,6 +45,16 @@ export function makeTestCommittee(
   return { committee: { epoch: opts.epoch ?? 0n, members, policy: opts.policy }, secretKeys };
 }
 
+/** The pilot's quorum policy: two thirds of the weight, and each alliance and the regulator among the signers. */
+export const PILOT_POLICY: QuorumPolicy = {
+  threshold: { numerator: 2, denominator: 3 },
+  groups: [
+    { group: "shanghai-alliance", minSigners: 1 },
+    { group: "shenzhen-alliance", minSigners: 1 },
+    { group: "regulator", minSigners: 1 },
+  ],
+};
+
 /** The pilot committee: two alliances, a clearing bank and the regulator. */
 export function pilotCommittee(bls: Bls, seed = "pilot", epoch = 0n): TestCommittee {
   return makeTestCommittee(bls, {
@@ -55,14 +66,7 @@ export function pilotCommittee(bls: Bls, seed = "pilot", epoch = 0n): TestCommit
       { id: "clearing-bank", group: "clearing" },
       { id: "regulator", group: "regulator" },
     ],
-    policy: {
-      threshold: { numerator: 2, denominator: 3 },
-      groups: [
-        { group: "shanghai-alliance", minSigners: 1 },
-        { group: "shenzhen-alliance", minSigners: 1 },
-        { group: "regulator", minSigners: 1 },
-      ],
-    },
+    policy: PILOT_POLICY,
   });
 }
 
@@ -102,4 +106,18 @@ export function rotate(
     graceSeconds,
     attestation: signAs(bls, from, signerIndices, root),
   };
+}
+
+/**
+ * Runs `f` and returns the `code` of the {@link ShanduError} it throws (of class `type` when given).
+ * Throws when `f` returns normally or throws anything else, so a test cannot pass by accident.
+ */
+export function errorCode(f: () => unknown, type: abstract new (...args: never[]) => ShanduError = ShanduError): string {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof type) return e.code;
+    throw new Error(`expected ${type.name}, got ${String(e)}`, { cause: e });
+  }
+  throw new Error(`expected ${type.name}, but nothing was thrown`);
 }
