@@ -31,14 +31,8 @@ export interface RotationRecord {
   attestation: Attestation;
 }
 
-export function rotationSigningRoot(
-  fromCommitteeSetHash: Uint8Array,
-  fromEpoch: bigint,
-  toCommitteeSetHash: Uint8Array,
-  toEpoch: bigint,
-  activatesAtSeconds: bigint,
-  graceSeconds: number,
-): Uint8Array {
+/** Throws {@link CodecError} `VALUE_OUT_OF_RANGE` unless epochs and activation are u64 and grace a u32. */
+export function checkRotationFields(fromEpoch: bigint, toEpoch: bigint, activatesAtSeconds: bigint, graceSeconds: number): void {
   checkEpoch(fromEpoch);
   checkEpoch(toEpoch);
   if (
@@ -52,6 +46,17 @@ export function rotationSigningRoot(
       facts: { activatesAtSeconds, graceSeconds },
     });
   }
+}
+
+export function rotationSigningRoot(
+  fromCommitteeSetHash: Uint8Array,
+  fromEpoch: bigint,
+  toCommitteeSetHash: Uint8Array,
+  toEpoch: bigint,
+  activatesAtSeconds: bigint,
+  graceSeconds: number,
+): Uint8Array {
+  checkRotationFields(fromEpoch, toEpoch, activatesAtSeconds, graceSeconds);
   const body = new ByteWriter(128)
     .bytes(fromCommitteeSetHash)
     .u64(fromEpoch)

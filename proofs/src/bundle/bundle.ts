@@ -4,7 +4,7 @@
  * destination evidence, and the regulator-envelope commitment. JSON is the reference form; the binary
  * form carries the same content, more compactly.
  */
-import { type Attestation, type BatchHeader, checkEpoch, encodeAttestation, readAttestation } from "../attestation.ts";
+import { type Attestation, type BatchHeader, batchSize, checkEpoch, encodeAttestation, readAttestation } from "../attestation.ts";
 import { ByteReader, ByteWriter, toHex, utf8 } from "../bytes.ts";
 import { type Committee, decodeCommittee, encodeCommittee } from "../committee.ts";
 import { BundleError, CodecError } from "../errors.ts";
@@ -28,7 +28,7 @@ import {
   str,
 } from "../json.ts";
 import { decodeMessage, encodeMessage, MAX_PAYLOAD_BYTES, type Message } from "../message.ts";
-import type { RotationRecord } from "../rotation.ts";
+import { checkRotationFields, type RotationRecord } from "../rotation.ts";
 
 export const BUNDLE_FORMAT = "shandu.proof-bundle";
 export const BUNDLE_VERSION = 1;
@@ -187,6 +187,10 @@ export function encodeBundleBinary(b: ProofBundle): Uint8Array {
     }
   };
   range("version", b.version, 255);
+  batchSize(b.batch);
+  if (b.batch.root.length !== 32) throw new CodecError("BAD_LENGTH", "batch root is 32 bytes");
+  for (const r of b.committees.rotations) checkRotationFields(r.fromEpoch, r.to.epoch, r.activatesAtSeconds, r.graceSeconds);
+  if (b.regulatorEnvelope) name(b.regulatorEnvelope.scheme, "regulatorEnvelope.scheme");
   range("inclusion.treeSize", b.inclusion.treeSize, 0xffff_ffff);
   range("inclusion.leafIndex", b.inclusion.leafIndex, 0xffff_ffff);
   range("inclusion siblings", b.inclusion.siblings.length, 64);
@@ -266,7 +270,7 @@ export function decodeBundleBinary(bytes: Uint8Array): ProofBundle {
     regulatorEnvelope = {
       commitment: r.bytes(32, "envelope commitment"),
       payloadOffset: r.u32("envelope offset"),
-      scheme: r.string8(64, "envelope scheme"),
+      scheme: nonEmpty(r.string8(64, "envelope scheme"), "envelope scheme"),
     };
   }
   r.end();
@@ -283,10 +287,21 @@ export function decodeBundleBinary(bytes: Uint8Array): ProofBundle {
   };
 }
 
+function nonEmpty(s: string, field: string): string {
+  if (s.length === 0) throw new CodecError("BAD_LENGTH", `${field} is empty`, { facts: { field } });
+  return s;
+}
+
 /** Reads a bundle from file bytes in either form (binary starts with "SHDB"). */
 export function readBundleBytes(bytes: Uint8Array): ProofBundle {
   if (bytes.length >= 4 && bytes[0] === 0x53 && bytes[1] === 0x48 && bytes[2] === 0x44 && bytes[3] === 0x42) {
     return decodeBundleBinary(bytes);
   }
-  return parseBundle(new TextDecoder().decode(bytes));
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch (cause) {
+    throw new BundleError("NOT_A_BUNDLE", "not UTF-8 text and not a binary bundle", { cause });
+  }
+  return parseBundle(text);
 }

@@ -19,7 +19,7 @@ import {
 import type { Bls } from "../bls/bls.ts";
 import { ByteWriter, bytesEqual, toHex } from "../bytes.ts";
 import { type Committee, committeeSetHash, encodeCommittee, sameCommittee, type VerifiedCommittee } from "../committee.ts";
-import { BundleError, CommitteeError, ShanduError } from "../errors.ts";
+import { BundleError, type CodecError, CommitteeError, ShanduError } from "../errors.ts";
 import { sha256 } from "../hash.ts";
 import { verifyMultiProof } from "../merkle.ts";
 import { encodeMessage, type Message, messageIdOfEncoding } from "../message.ts";
@@ -120,7 +120,7 @@ export class BundleVerifier {
   readonly #attestations = new Map<string, VerifiedAttestation | ShanduError>();
   readonly #known: CommitteeChain | null;
 
-  /** Throws {@link CommitteeError} when the trusted genesis or `knownRotations` do not verify. */
+  /** Throws {@link CommitteeError} (or {@link CodecError} for unencodable fields) when the trusted genesis or `knownRotations` do not verify. */
   constructor(opts: VerifyOptions) {
     this.#opts = opts;
     this.#genesisHash = committeeSetHash(opts.trustedGenesis);

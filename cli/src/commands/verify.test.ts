@@ -1,0 +1,305 @@
+import assert from "node:assert/strict";
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { committeeFromJson, committeeSetHash, loadBls, STEP_NAMES, toHex } from "@shandu/proofs";
+import { type BundleFixtures, ROTATION_ACTIVATES_AT, writeBundleFixtures } from "../testing/bundleFixtures.ts";
+import { runInProcess as runShandu } from "../testing/runInProcess.ts";
+
+let root: string;
+let fx: BundleFixtures;
+let trustedHash: string;
+
+/** The checklist line of `step` in the block printed for `file`. */
+function stepLine(stdout: string, file: string, step: string): string {
+  const block = stdout.split("\n\n").find((b) => b.startsWith(`${file}  `));
+  assert.ok(block, `no block for ${file} in:\n${stdout}`);
+  const line = block.split("\n").find((l) => l.slice(4).startsWith(`${step} `));
+  assert.ok(line, `no ${step} line for ${file} in:\n${block}`);
+  return line;
+}
+
+interface JsonOutput {
+  trustAnchor: { path: string; source: string; committeeSetHash: string; epoch: string; members: string[] };
+  mode: { backend: string; nowSeconds: string | null; strict: boolean };
+  bundles: {
+    file: string;
+    ok: boolean;
+    messageId: string | null;
+    steps: { step: string; status: string; detail: string; code?: string }[];
+  }[];
+  verified: number;
+  failed: number;
+  interrupted: boolean;
+}
+
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), "shandu-cli-verify-"));
+  fx = await writeBundleFixtures(await loadBls(), root);
+  trustedHash = toHex(committeeSetHash(committeeFromJson(JSON.parse(await readFile(fx.genesis, "utf8")))));
+});
+
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe("shandu verify", () => {
+  test("a valid JSON bundle verifies: every deciding step ✓, exit 0", async () => {
+    const r = await runShandu(["verify", "--genesis", fx.genesis, fx.valid]);
+    assert.equal(r.code, 0, r.stderr);
+    for (const step of ["format", "trust-anchor", "committee-chain", "message", "inclusion", "attestation"]) {
+      assert.match(stepLine(r.stdout, fx.valid, step), /^ {2}✓ /);
+    }
+    assert.match(stepLine(r.stdout, fx.valid, "source-evidence"), /^ {2}– source-evidence\s+not checked: none in this bundle$/);
+    assert.match(r.stdout, new RegExp(`trust anchor: ${fx.genesis}\\n  genesis committee ${trustedHash}`));
+    assert.match(r.stdout, /\n1 verified, 0 failed\n$/);
+    assert.equal(r.stderr, "");
+  });
+
+  test("a valid binary bundle verifies", async () => {
+    const r = await runShandu(["verify", "--genesis", fx.genesis, fx.validBinary]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(stepLine(r.stdout, fx.validBinary, "attestation"), /✓ attestation\s+3\/4 members/);
+  });
+
+  test("a tampered payload fails at the message step with MESSAGE_ID_MISMATCH, later steps not checked, exit 1", async () => {
+    const r = await runShandu(["verify", "--genesis", fx.genesis, fx.tamperedPayload]);
+    assert.equal(r.code, 1);
+    assert.match(stepLine(r.stdout, fx.tamperedPayload, "committee-chain"), /✓ committee-chain/);
+    assert.match(stepLine(r.stdout, fx.tamperedPayload, "message"), /^ {2}✗ message\s+MESSAGE_ID_MISMATCH: /);
+    assert.match(stepLine(r.stdout, fx.tamperedPayload, "inclusion"), /^ {2}– inclusion\s+not checked: an earlier step failed$/);
+    assert.match(r.stdout, new RegExp(`\\n0 verified, 1 failed: ${fx.tamperedPayload}\\n$`));
+  });
+
+  test("a forged signature fails at the attestation step with BAD_SIGNATURE", async () => {
+    const r = await runShandu(["verify", "--genesis", fx.genesis, fx.forgedSignature]);
+    assert.equal(r.code, 1);
+    assert.match(stepLine(r.stdout, fx.forgedSignature, "inclusion"), /✓ inclusion/);
+    assert.match(stepLine(r.stdout, fx.forgedSignature, "attestation"), /^ {2}✗ attestation\s+BAD_SIGNATURE: /);
+  });
+
+  test("a bundle from another genesis fails at the trust anchor with GENESIS_MISMATCH, naming both hashes", async () => {
+    const r = await runShandu(["verify", "--genesis", fx.genesis, fx.wrongGenesis]);
+    assert.equal(r.code, 1);
+    const line = stepLine(r.stdout, fx.wrongGenesis, "trust-anchor");
+    assert.match(line, /^ {2}✗ trust-anchor\s+GENESIS_MISMATCH: /);
+    assert.ok(line.includes(`trusted=${trustedHash}`), line);
+  });
+
+  test("a file that is not JSON gives a failed report at the format step, not a crash", async () => {
+    const r = await runShandu(["verify", "--genesis", fx.genesis, fx.notJson, fx.valid]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, "");
+    assert.match(r.stdout, new RegExp(`${fx.notJson} {2}\\(not read as a bundle\\)`));
+    assert.match(stepLine(r.stdout, fx.notJson, "format"), /^ {2}✗ format\s+NOT_A_BUNDLE: not valid JSON$/);
+    assert.match(r.stdout, new RegExp(`\\n1 verified, 1 failed: ${fx.notJson}\\n$`));
+  });
+
+  test("a bundle with a malformed genesis committee (empty member id) gives a failed report, not a crash", async () => {
+    const bundle = JSON.parse(await readFile(fx.valid, "utf8"));
+    bundle.committees.genesis.members[0].id = "";
+    const path = join(root, "empty-member-id.json");
+    await writeFile(path, JSON.stringify(bundle));
+    const r = await runShandu(["verify", "--genesis", fx.genesis, path, fx.valid]);
+    assert.equal(r.code, 1);
+    assert.match(stepLine(r.stdout, path, "format"), /^ {2}✗ format\s+[A-Z_]+: .*member/);
+    assert.match(r.stdout, /\n1 verified, 1 failed: /);
+  });
+
+  test("a directory uses the genesis.json beside the bundles, says so, and verifies every bundle in name order", async () => {
+    const r = await runShandu(["verify", "bundles"], { cwd: root });
+    assert.equal(r.code, 1);
+    assert.ok(r.stdout.startsWith("trust anchor: bundles/genesis.json (found beside the bundles)\n"), r.stdout);
+    const headers = r.stdout.split("\n").filter((l) => l.startsWith("bundles/"));
+    assert.deepEqual(
+      headers.map((h) => h.split("  ")[0]),
+      [
+        "forged-signature.json",
+        "not-json.json",
+        "rotated.json",
+        "tampered-payload.json",
+        "valid.bin",
+        "valid.json",
+        "with-evidence.json",
+        "wrong-genesis.json",
+      ].map((n) => `bundles/${n}`),
+    );
+    assert.match(
+      r.stdout,
+      /\n4 verified, 4 failed: bundles\/forged-signature.json, bundles\/not-json.json, bundles\/tampered-payload.json, bundles\/wrong-genesis.json\n$/,
+    );
+  });
+
+  test("--json writes one parseable document with the trust anchor, every step of every bundle, and the counts", async () => {
+    const r = await runShandu(["verify", "--json", fx.dir]);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, "");
+    const out = JSON.parse(r.stdout) as JsonOutput;
+    assert.deepEqual(out.trustAnchor, {
+      path: join(fx.dir, "genesis.json"),
+      source: "beside-bundles",
+      committeeSetHash: trustedHash,
+      epoch: "0",
+      members: ["shanghai-lowcarbon", "shenzhen-welfare", "clearing-bank", "regulator"],
+    });
+    assert.deepEqual(out.mode, { backend: out.mode.backend, nowSeconds: null, strict: false });
+    assert.equal(out.bundles.length, 8);
+    assert.equal(out.verified, 4);
+    assert.equal(out.failed, 4);
+    assert.equal(out.interrupted, false);
+    for (const b of out.bundles)
+      assert.deepEqual(
+        b.steps.map((s) => s.step),
+        STEP_NAMES,
+        b.file,
+      );
+    const failedAt = (file: string) => {
+      const b = out.bundles.find((x) => x.file === file);
+      assert.ok(b, file);
+      assert.equal(b.ok, false);
+      const s = b.steps.find((x) => x.status === "failed");
+      return `${s?.step}:${s?.code}`;
+    };
+    assert.equal(failedAt(fx.tamperedPayload), "message:MESSAGE_ID_MISMATCH");
+    assert.equal(failedAt(fx.forgedSignature), "attestation:BAD_SIGNATURE");
+    assert.equal(failedAt(fx.wrongGenesis), "trust-anchor:GENESIS_MISMATCH");
+    assert.equal(failedAt(fx.notJson), "format:NOT_A_BUNDLE");
+    const valid = out.bundles.find((b) => b.file === fx.valid);
+    assert.equal(valid?.ok, true);
+    assert.match(valid?.messageId ?? "", /^0x[0-9a-f]{64}$/);
+    assert.equal(out.bundles.find((b) => b.file === fx.notJson)?.messageId, null);
+  });
+
+  test("without --genesis and without a genesis.json beside the bundles: usage error, exit 2", async () => {
+    const r = await runShandu(["verify", fx.valid]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /^shandu: error: no trust anchor/);
+    assert.match(r.stderr, /only be verified against a genesis committee you trust/);
+    assert.match(r.stderr, /Pass --genesis <committee\.json>/);
+  });
+
+  test("naming dir/*.json picks up dir/genesis.json as the trust anchor rather than as a bundle", async () => {
+    const r = await runShandu(["verify", join(fx.dir, "genesis.json"), fx.valid]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /\(found beside the bundles\)/);
+    assert.match(r.stdout, /\n1 verified, 0 failed\n$/);
+  });
+
+  test("--now applies the rotation rules; without it the report says grace periods were not applied", async () => {
+    const early = await runShandu(["verify", "--genesis", fx.genesis, "--now", String(ROTATION_ACTIVATES_AT - 1n), fx.rotated]);
+    assert.equal(early.code, 1);
+    assert.match(stepLine(early.stdout, fx.rotated, "committee-chain"), /✗ committee-chain\s+EPOCH_NOT_YET_ACTIVE: /);
+    const later = await runShandu(["verify", "--json", "--genesis", fx.genesis, "--now", String(ROTATION_ACTIVATES_AT + 1n), fx.rotated]);
+    assert.equal(later.code, 0, later.stdout);
+    assert.equal((JSON.parse(later.stdout) as JsonOutput).mode.nowSeconds, String(ROTATION_ACTIVATES_AT + 1n));
+    const audit = await runShandu(["verify", "--genesis", fx.genesis, fx.rotated, fx.valid]);
+    assert.equal(audit.code, 0, audit.stdout);
+    assert.match(stepLine(audit.stdout, fx.rotated, "committee-chain"), /no clock given: grace periods not applied/);
+  });
+
+  test("--strict fails bundles whose source or destination evidence was not checked", async () => {
+    const lenient = await runShandu(["verify", "--genesis", fx.genesis, fx.withEvidence]);
+    assert.equal(lenient.code, 0);
+    assert.match(
+      stepLine(lenient.stdout, fx.withEvidence, "source-evidence"),
+      /– source-evidence\s+not checked: no verifier for evidence kind "evm-receipt"/,
+    );
+    const strict = await runShandu(["verify", "--strict", "--genesis", fx.genesis, fx.withEvidence]);
+    assert.equal(strict.code, 1);
+    assert.match(stepLine(strict.stdout, fx.withEvidence, "source-evidence"), /✗ source-evidence\s+EVIDENCE_NOT_CHECKED: /);
+    assert.match(stepLine(strict.stdout, fx.withEvidence, "destination-evidence"), /✗ destination-evidence\s+EVIDENCE_NOT_CHECKED: /);
+    // An earlier failure stays the news: evidence after it stays "not checked".
+    const broken = await runShandu(["verify", "--strict", "--genesis", fx.genesis, fx.forgedSignature]);
+    assert.match(stepLine(broken.stdout, fx.forgedSignature, "source-evidence"), /– source-evidence\s+not checked: an earlier step failed/);
+  });
+
+  test("the genesis may be wrapped as a shandu.committee document; --backend noble gives the same verdict", async () => {
+    const wrapped = join(root, "wrapped-genesis.json");
+    const committee = JSON.parse(await readFile(fx.genesis, "utf8"));
+    await writeFile(wrapped, JSON.stringify({ format: "shandu.committee", version: 1, committee }));
+    const r = await runShandu(["verify", "--json", "--backend", "noble", "--genesis", wrapped, fx.valid, fx.forgedSignature]);
+    assert.equal(r.code, 1);
+    const out = JSON.parse(r.stdout) as JsonOutput;
+    assert.equal(out.mode.backend, "noble");
+    assert.equal(out.trustAnchor.committeeSetHash, trustedHash);
+    assert.deepEqual(
+      out.bundles.map((b) => b.ok),
+      [true, false],
+    );
+  });
+
+  test("usage errors exit 2 with a hint and nothing on stdout", async () => {
+    const emptyish = join(root, "emptyish");
+    await mkdir(join(emptyish, "inner"), { recursive: true });
+    const cases: [string[], RegExp][] = [
+      [["verify", "--genesis", fx.genesis, join(root, "missing.json")], /missing\.json does not exist/],
+      [["verify", "--genesis", join(root, "nope.json"), fx.valid], /genesis file .*nope\.json does not exist/],
+      [["verify", "--genesis", fx.notJson, fx.valid], /genesis file .* is not valid JSON/],
+      [["verify", "--genesis", fx.valid, fx.valid], /is a proof bundle, not a genesis committee/],
+      [["verify", "--genesis", fx.genesis, "--now", "yesterday", fx.valid], /--now yesterday is not a time in unix seconds/],
+      [["verify", "--genesis", fx.genesis, "--backend", "gpu", fx.valid], /--backend gpu is not a BLS backend/],
+      [["verify", "--genesys", fx.genesis, fx.valid], /unknown flag --genesys[\s\S]*Did you mean --genesis\?/],
+      [["verify", "--genesis"], /--genesis/],
+      [["verify"], /no bundles given/],
+      [["verify", emptyish], /holds no bundle files[\s\S]*shandu verify .*inner/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runShandu(args);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stdout}${r.stderr}`);
+      assert.equal(r.stdout, "", args.join(" "));
+      assert.match(r.stderr, /^shandu: error: /, args.join(" "));
+      assert.match(r.stderr, message, args.join(" "));
+    }
+  });
+
+  test("a genesis whose proof of possession is wrong is refused before any bundle is checked", async () => {
+    const committee = JSON.parse(await readFile(fx.genesis, "utf8")) as { members: { proofOfPossession: string }[] };
+    const [a, b] = committee.members;
+    assert.ok(a && b);
+    [a.proofOfPossession, b.proofOfPossession] = [b.proofOfPossession, a.proofOfPossession];
+    const path = join(root, "swapped-pop-genesis.json");
+    await writeFile(path, JSON.stringify(committee));
+    const r = await runShandu(["verify", "--genesis", path, fx.valid]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /is not a usable committee: INVALID_PROOF_OF_POSSESSION/);
+  });
+
+  test("over 20 bundles only failures are printed in full unless --verbose", async () => {
+    const many = join(root, "many");
+    await mkdir(many);
+    await copyFile(fx.genesis, join(many, "genesis.json"));
+    await Promise.all(Array.from({ length: 24 }, (_, i) => copyFile(fx.valid, join(many, `b${String(i).padStart(2, "0")}.json`))));
+    await copyFile(fx.forgedSignature, join(many, "b99.json"));
+    const compact = await runShandu(["verify", many]);
+    assert.equal(compact.code, 1);
+    const headers = (s: string) => s.split("\n").filter((l) => l.startsWith(`${many}/`));
+    assert.deepEqual(
+      headers(compact.stdout).map((h) => h.split("  ")[0]),
+      [join(many, "b99.json")],
+    );
+    assert.match(compact.stdout, /checking 25 bundles; only failures are shown in full/);
+    assert.match(compact.stdout, new RegExp(`\\n24 verified, 1 failed: ${many}/b99\\.json\\n$`));
+    assert.equal(compact.stderr, "", "no progress bar when stderr is not a terminal");
+    const verbose = await runShandu(["verify", "--verbose", many]);
+    assert.equal(headers(verbose.stdout).length, 25);
+
+    const onTerminal = await runShandu(["verify", many], { stderrIsTTY: true });
+    assert.equal(onTerminal.code, 1);
+    assert.match(onTerminal.stderr, /verifying \[#+\] 25\/25 100% \d+\/s/);
+    assert.ok(onTerminal.stderr.endsWith("\r\x1b[K"), "the bar is cleared before the summary");
+    assert.equal(onTerminal.stdout, compact.stdout, "the bar never reaches stdout");
+
+    const controller = new AbortController();
+    const stopped = await runShandu(["verify", "--verbose", many], {
+      signal: controller.signal,
+      onStdout: (text) => {
+        if (text.includes("b02.json")) controller.abort();
+      },
+    });
+    assert.equal(stopped.code, 130);
+    assert.equal(headers(stopped.stdout).length, 3);
+    assert.match(stopped.stdout, /\n3 verified, 0 failed\ninterrupted: 3 of 25 bundles checked before Ctrl-C\n$/);
+  });
+});

@@ -1,0 +1,128 @@
+/**
+ * Real proof bundles on disk for the CLI's tests: built and signed with `@shandu/proofs` and its
+ * test committees (keys from public seeds — never use them for anything real).
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  type Bls,
+  buildBatch,
+  bundleFor,
+  bundleToJson,
+  committeeToJson,
+  encodeBundleBinary,
+  type Json,
+  type Message,
+  MessageKind,
+  type ProofBundle,
+} from "@shandu/proofs";
+import { attestBatch, pilotCommittee, rotate } from "@shandu/proofs/testing";
+
+/** Seconds at which the rotated committee of {@link writeBundleFixtures} takes over. */
+export const ROTATION_ACTIVATES_AT = 1_000n;
+/** Grace the genesis committee keeps after the rotation. */
+export const ROTATION_GRACE_SECONDS = 100;
+
+export interface BundleFixtures {
+  /** The trusted genesis committee, bare `committeeToJson`. */
+  genesis: string;
+  /** A directory with genesis.json, valid.json, valid.bin and every broken bundle below. */
+  dir: string;
+  valid: string;
+  validBinary: string;
+  /** A credit amount changed after signing, stated messageId kept: fails at "message". */
+  tamperedPayload: string;
+  /** Aggregate signature made by keys outside the committee: fails at "attestation". */
+  forgedSignature: string;
+  /** A self-consistent bundle of a committee nobody trusts: fails at "trust-anchor". */
+  wrongGenesis: string;
+  /** Not JSON at all: fails at "format". */
+  notJson: string;
+  /** Attested by the epoch-1 committee after a rotation activating at {@link ROTATION_ACTIVATES_AT}. */
+  rotated: string;
+  /** Valid, with source evidence of a kind the CLI has no verifier for. */
+  withEvidence: string;
+}
+
+const encoder = new TextEncoder();
+
+function message(nonce: bigint, credits: number): Message {
+  return {
+    version: 1,
+    sourceChainId: 1001n,
+    destinationChainId: 2002n,
+    nonce,
+    kind: MessageKind.app,
+    sender: encoder.encode("shanghai-lowcarbon-outbox"),
+    recipient: encoder.encode("shenzhen-welfare-inbox"),
+    payload: encoder.encode(JSON.stringify({ op: "redeem", lock: `lock-${nonce}`, credits })),
+    source: { blockNumber: 4242n, txHash: new Uint8Array(32).fill(7), logIndex: Number(nonce) },
+  };
+}
+
+async function writeJson(path: string, value: Json): Promise<string> {
+  await writeFile(path, `${JSON.stringify(value, null, 2)}\n`);
+  return path;
+}
+
+/**
+ * Writes the fixtures into `root` (which must exist): a directory `root/bundles/` holding
+ * `genesis.json` and every bundle, and a copy of the genesis at `root/genesis.json`.
+ */
+export async function writeBundleFixtures(bls: Bls, root: string): Promise<BundleFixtures> {
+  const dir = join(root, "bundles");
+  await mkdir(dir, { recursive: true });
+  const pilot = pilotCommittee(bls);
+  const attacker = pilotCommittee(bls, "attacker");
+  const committees = { genesis: pilot.committee, rotations: [] };
+
+  const batch = buildBatch([message(10n, 42), message(11n, 7), message(12n, 19)]);
+  const attestation = attestBatch(bls, pilot, [0, 1, 3], batch.header);
+  const valid = bundleFor(batch, 1, attestation, committees);
+  const validJson = bundleToJson(valid) as { [k: string]: Json };
+
+  const tampered = structuredClone(validJson);
+  const m = tampered.message as { [k: string]: Json };
+  m.payload = `0x${Buffer.from(JSON.stringify({ op: "redeem", lock: "lock-11", credits: 7000 })).toString("hex")}`;
+
+  const forged: ProofBundle = {
+    ...valid,
+    attestation: { ...attestation, signature: attestBatch(bls, attacker, [0, 1, 3], batch.header).signature },
+  };
+
+  const attackerBatch = buildBatch([message(10n, 5000)]);
+  const wrong = bundleFor(attackerBatch, 0, attestBatch(bls, attacker, [0, 1, 2, 3], attackerBatch.header), {
+    genesis: attacker.committee,
+    rotations: [],
+  });
+
+  const next = pilotCommittee(bls, "pilot-epoch-1", 1n);
+  const rotation = rotate(bls, pilot, [0, 1, 3], next.committee, ROTATION_ACTIVATES_AT, ROTATION_GRACE_SECONDS);
+  const laterBatch = buildBatch([message(13n, 3)]);
+  const rotated = bundleFor(laterBatch, 0, attestBatch(bls, next, [0, 1, 3], laterBatch.header), {
+    genesis: pilot.committee,
+    rotations: [rotation],
+  });
+
+  const genesisJson = committeeToJson(pilot.committee);
+  const validBinary = join(dir, "valid.bin");
+  await writeFile(validBinary, encodeBundleBinary(bundleFor(batch, 2, attestation, committees)));
+  const notJson = join(dir, "not-json.json");
+  await writeFile(notJson, "this is not a proof bundle {\n");
+  await writeJson(join(dir, "genesis.json"), genesisJson);
+  return {
+    genesis: await writeJson(join(root, "genesis.json"), genesisJson),
+    dir,
+    valid: await writeJson(join(dir, "valid.json"), validJson),
+    validBinary,
+    tamperedPayload: await writeJson(join(dir, "tampered-payload.json"), tampered),
+    forgedSignature: await writeJson(join(dir, "forged-signature.json"), bundleToJson(forged)),
+    wrongGenesis: await writeJson(join(dir, "wrong-genesis.json"), bundleToJson(wrong)),
+    notJson,
+    rotated: await writeJson(join(dir, "rotated.json"), bundleToJson(rotated)),
+    withEvidence: await writeJson(
+      join(dir, "with-evidence.json"),
+      bundleToJson({ ...bundleFor(batch, 0, attestation, committees), sourceEvidence: { kind: "evm-receipt", receipt: "0x00" } }),
+    ),
+  };
+}
