@@ -165,6 +165,31 @@ describe("proof bundles", () => {
       code(() => encodeBundleBinary({ ...bundle0, regulatorEnvelope: { ...envelope, payloadOffset: -1 } })),
       "VALUE_OUT_OF_RANGE",
     );
+    assert.equal(
+      code(() => encodeBundleBinary({ ...bundle0, batch: { ...bundle0.batch, firstNonce: (1n << 64n) + 5n } })),
+      "NONCE_RANGE_INVALID",
+    );
+    assert.equal(
+      code(() => encodeBundleBinary({ ...bundle0, regulatorEnvelope: { ...envelope, scheme: "x".repeat(65) } })),
+      "SCHEMA",
+    );
+    const longGrace = { ...bundle1, committees: { ...bundle1.committees, rotations: [{ ...rotation, graceSeconds: 2 ** 32 }] } };
+    assert.equal(
+      code(() => encodeBundleBinary(longGrace)),
+      "VALUE_OUT_OF_RANGE",
+    );
+    // An empty envelope scheme is refused by the binary reader as by the JSON one.
+    const bin = encodeBundleBinary({ ...bundle0, regulatorEnvelope: { ...envelope, scheme: "x" } });
+    const emptied = new Uint8Array([...bin.subarray(0, bin.length - 2), 0]);
+    assert.equal(
+      code(() => decodeBundleBinary(emptied)),
+      "BAD_LENGTH",
+    );
+    // Bytes that are neither a binary bundle nor UTF-8 text.
+    assert.equal(
+      code(() => readBundleBytes(new Uint8Array([0xff, 0xfe, 0x7b]))),
+      "NOT_A_BUNDLE",
+    );
   });
 
   it("shares one pairing check between bundles of the same batch", () => {
