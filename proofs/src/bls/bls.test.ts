@@ -167,6 +167,19 @@ describe("BLS layer", () => {
       assert.deepEqual(bls.verifySignatureSets([bad[1]!]), { ok: false, invalid: [0] });
     });
 
+    it(`${bls.name}: checks many proofs of possession at once and names the bad ones`, () => {
+      const items = [1, 2, 3, 4].map((i) => ({ publicKey: bls.publicKey(bls.publicKeyOf(sk(i))), proof: bls.provePossession(sk(i)) }));
+      assert.deepEqual(bls.verifyPossessions(items), { ok: true, invalid: [] });
+      const bad = items.map((x) => ({ ...x }));
+      bad[0]!.proof = items[1]!.proof;
+      bad[3]!.proof = bls.sign(sk(4), items[3]!.publicKey.bytes); // right key, signing tag instead of the PoP tag
+      assert.deepEqual(bls.verifyPossessions(bad), { ok: false, invalid: [0, 3] });
+      assert.equal(
+        blsCode(() => bls.verifyPossessions([])),
+        "EMPTY_SIGNER_SET",
+      );
+    });
+
     it(`${bls.name}: a rogue key forges an aggregate unless proof of possession is required`, () => {
       const victims = [2, 3].map((i) => bls.publicKey(bls.publicKeyOf(sk(i))));
       const rogue = rogueKeyOf(...victims.map((v) => v.bytes));

@@ -114,6 +114,30 @@ export class Bls {
     return this.backend.provePossession(secretKey);
   }
 
+  /**
+   * Checks many proofs of possession at once (one randomised multi-pairing), and one by one when that
+   * fails, to name the bad ones. Malformed proofs count as invalid.
+   */
+  verifyPossessions(items: readonly { publicKey: BlsPublicKey; proof: Uint8Array }[]): BatchVerifyResult {
+    if (items.length === 0) throw new BlsError("EMPTY_SIGNER_SET", "nothing to verify");
+    try {
+      if (items.length > 1 && this.backend.verifyPossessions(items)) return { ok: true, invalid: [] };
+    } catch (e) {
+      if (!(e instanceof BlsError)) throw e;
+    }
+    const invalid: number[] = [];
+    items.forEach((x, i) => {
+      let good = false;
+      try {
+        good = this.backend.verifyPossession(x.publicKey, x.proof);
+      } catch (e) {
+        if (!(e instanceof BlsError)) throw e;
+      }
+      if (!good) invalid.push(i);
+    });
+    return { ok: invalid.length === 0, invalid };
+  }
+
   /** `false` for a wrong proof; throws {@link BlsError} for an invalid proof encoding. */
   verifyPossession(publicKey: BlsPublicKey, proof: Uint8Array): boolean {
     return this.backend.verifyPossession(publicKey, proof);

@@ -133,6 +133,12 @@ export const blstBackend: BlsBackend = {
     return nobleBackend.provePossession(secretKey);
   },
 
+  verifyPossessions(items) {
+    return nobleBackend.verifyPossessions(
+      items.map((x) => ({ publicKey: nobleBackend.publicKeyFromBytes(x.publicKey.bytes), proof: x.proof })),
+    );
+  },
+
   verifyPossession(publicKey, proof) {
     return nobleBackend.verifyPossession(nobleBackend.publicKeyFromBytes(publicKey.bytes), proof);
   },

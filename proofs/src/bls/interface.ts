@@ -57,4 +57,6 @@ export interface BlsBackend {
   aggregatePublicKeys(publicKeys: readonly BlsPublicKey[]): Uint8Array;
   provePossession(secretKey: Uint8Array): Uint8Array;
   verifyPossession(publicKey: BlsPublicKey, proof: Uint8Array): boolean;
+  /** One randomised check over many proofs of possession; `false` if any is invalid. */
+  verifyPossessions(items: readonly { publicKey: BlsPublicKey; proof: Uint8Array }[]): boolean;
 }

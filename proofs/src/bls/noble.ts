@@ -75,6 +75,21 @@ function randomScalar64(): bigint {
   return x === 0n ? 1n : x;
 }
 
+/** `Π e(r_i·pk_i, H(m_i)) · e(−g1, Σ r_i·σ_i) == 1` for random 64-bit r_i: one final exponentiation for all. */
+function randomisedCheck(sets: readonly SignatureSet[], dst: string): boolean {
+  if (sets.length === 0) return false;
+  let sigSum = bls12_381.G2.Point.ZERO;
+  const pairs: { g1: G1Point; g2: G2Point }[] = [];
+  for (const s of sets) {
+    const r = randomScalar64();
+    sigSum = sigSum.add(decodeG2(s.signature).multiply(r));
+    pairs.push({ g1: own(s.publicKey).point.multiply(r), g2: L.hash(s.message, dst) });
+  }
+  pairs.push({ g1: G1.BASE.negate(), g2: sigSum });
+  const gt = bls12_381.pairingBatch(pairs);
+  return bls12_381.fields.Fp12.eql(gt, bls12_381.fields.Fp12.ONE);
+}
+
 export const nobleBackend: BlsBackend = {
   name: "noble",
 
@@ -124,18 +139,14 @@ export const nobleBackend: BlsBackend = {
   },
 
   verifySignatureSets(sets: readonly SignatureSet[]) {
-    if (sets.length === 0) return false;
-    // Π e(r_i·pk_i, H(m_i)) · e(−g1, Σ r_i·σ_i) == 1
-    let sigSum = bls12_381.G2.Point.ZERO;
-    const pairs: { g1: G1Point; g2: G2Point }[] = [];
-    for (const s of sets) {
-      const r = randomScalar64();
-      sigSum = sigSum.add(decodeG2(s.signature).multiply(r));
-      pairs.push({ g1: own(s.publicKey).point.multiply(r), g2: L.hash(s.message, DST_SIGNATURE) });
-    }
-    pairs.push({ g1: G1.BASE.negate(), g2: sigSum });
-    const gt = bls12_381.pairingBatch(pairs);
-    return bls12_381.fields.Fp12.eql(gt, bls12_381.fields.Fp12.ONE);
+    return randomisedCheck(sets, DST_SIGNATURE);
+  },
+
+  verifyPossessions(items) {
+    return randomisedCheck(
+      items.map((x) => ({ publicKey: x.publicKey, message: x.publicKey.bytes, signature: x.proof })),
+      DST_POP,
+    );
   },
 
   aggregateSignatures(signatures) {
