@@ -79,23 +79,11 @@ export class Bls {
    * checks each set on its own to say which ones are bad. Malformed signatures count as invalid sets.
    */
   verifySignatureSets(sets: readonly SignatureSet[]): BatchVerifyResult {
-    if (sets.length === 0) throw new BlsError("EMPTY_SIGNER_SET", "nothing to verify");
-    try {
-      if (sets.length > 1 && this.backend.verifySignatureSets(sets)) return { ok: true, invalid: [] };
-    } catch (e) {
-      if (!(e instanceof BlsError)) throw e;
-    }
-    const invalid: number[] = [];
-    sets.forEach((s, i) => {
-      let good = false;
-      try {
-        good = this.backend.verify(s.publicKey, s.message, s.signature);
-      } catch (e) {
-        if (!(e instanceof BlsError)) throw e;
-      }
-      if (!good) invalid.push(i);
-    });
-    return { ok: invalid.length === 0, invalid };
+    return batchThenEach(
+      sets.length,
+      () => this.backend.verifySignatureSets(sets),
+      (i) => this.backend.verify(sets[i]!.publicKey, sets[i]!.message, sets[i]!.signature),
+    );
   }
 
   /** Sum of signatures. Throws `EMPTY_SIGNER_SET`, or {@link BlsError} for an invalid input signature. */
@@ -119,29 +107,41 @@ export class Bls {
    * fails, to name the bad ones. Malformed proofs count as invalid.
    */
   verifyPossessions(items: readonly { publicKey: BlsPublicKey; proof: Uint8Array }[]): BatchVerifyResult {
-    if (items.length === 0) throw new BlsError("EMPTY_SIGNER_SET", "nothing to verify");
-    try {
-      if (items.length > 1 && this.backend.verifyPossessions(items)) return { ok: true, invalid: [] };
-    } catch (e) {
-      if (!(e instanceof BlsError)) throw e;
-    }
-    const invalid: number[] = [];
-    items.forEach((x, i) => {
-      let good = false;
-      try {
-        good = this.backend.verifyPossession(x.publicKey, x.proof);
-      } catch (e) {
-        if (!(e instanceof BlsError)) throw e;
-      }
-      if (!good) invalid.push(i);
-    });
-    return { ok: invalid.length === 0, invalid };
+    return batchThenEach(
+      items.length,
+      () => this.backend.verifyPossessions(items),
+      (i) => this.backend.verifyPossession(items[i]!.publicKey, items[i]!.proof),
+    );
   }
 
   /** `false` for a wrong proof; throws {@link BlsError} for an invalid proof encoding. */
   verifyPossession(publicKey: BlsPublicKey, proof: Uint8Array): boolean {
     return this.backend.verifyPossession(publicKey, proof);
   }
+}
+
+/**
+ * One batched check of `n` items; when it fails (or a malformed item makes it throw), each item on its
+ * own, so the result names the bad ones. A malformed item counts as invalid.
+ */
+function batchThenEach(n: number, batch: () => boolean, one: (i: number) => boolean): BatchVerifyResult {
+  if (n === 0) throw new BlsError("EMPTY_SIGNER_SET", "nothing to verify");
+  try {
+    if (n > 1 && batch()) return { ok: true, invalid: [] };
+  } catch (e) {
+    if (!(e instanceof BlsError)) throw e;
+  }
+  const invalid: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let good = false;
+    try {
+      good = one(i);
+    } catch (e) {
+      if (!(e instanceof BlsError)) throw e;
+    }
+    if (!good) invalid.push(i);
+  }
+  return { ok: invalid.length === 0, invalid };
 }
 
 function checkSigners(publicKeys: readonly BlsPublicKey[]): void {
