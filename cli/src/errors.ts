@@ -33,6 +33,7 @@ export type CliErrorCode =
   | "NO_TRUST_ANCHOR"
   | "CONFLICTING_TRUST_ANCHORS"
   | "BAD_GENESIS"
+  | "BAD_ROTATIONS"
   | "BACKEND_UNAVAILABLE";
 
 /**

@@ -187,6 +187,23 @@ describe("shandu verify", () => {
     assert.match(r.stdout, /\n1 verified, 0 failed\n$/);
   });
 
+  test("--rotations: with --now, a bundle that omits a known rotation is expired; a forked one conflicts", async () => {
+    const now = String(ROTATION_ACTIVATES_AT + 500n);
+    const alone = await runShandu(["verify", "--genesis", fx.genesis, "--now", now, fx.valid]);
+    assert.equal(alone.code, 0, "on its own, a bundle without rotations cannot show that its committee was rotated out");
+    const known = await runShandu(["verify", "--genesis", fx.genesis, "--now", now, "--rotations", fx.knownRotations, fx.valid]);
+    assert.equal(known.code, 1);
+    assert.match(stepLine(known.stdout, fx.valid, "committee-chain"), /✗ committee-chain\s+EPOCH_EXPIRED/);
+    const rotated = await runShandu(["verify", "--genesis", fx.genesis, "--now", now, "--rotations", fx.knownRotations, fx.rotated]);
+    assert.equal(rotated.code, 0, rotated.stdout);
+    const forked = await runShandu(["verify", "--genesis", fx.genesis, "--rotations", fx.forkedRotations, fx.rotated]);
+    assert.equal(forked.code, 1);
+    assert.match(stepLine(forked.stdout, fx.rotated, "committee-chain"), /✗ committee-chain\s+ROTATION_CONFLICT/);
+    const bad = await runShandu(["verify", "--genesis", fx.genesis, "--rotations", fx.genesis, fx.valid]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /rotations file .* is not a JSON array/);
+  });
+
   test("--now applies the rotation rules; without it the report says grace periods were not applied", async () => {
     const early = await runShandu(["verify", "--genesis", fx.genesis, "--now", String(ROTATION_ACTIVATES_AT - 1n), fx.rotated]);
     assert.equal(early.code, 1);

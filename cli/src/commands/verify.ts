@@ -5,7 +5,16 @@
  */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { type Bls, BlsError, BundleVerifier, loadBls } from "@shandu/proofs";
+import {
+  type Bls,
+  BlsError,
+  BundleVerifier,
+  loadBls,
+  type RotationRecord,
+  rotationFromJson,
+  ShanduError,
+  verifyCommitteeChain,
+} from "@shandu/proofs";
 import type { Command, CommandContext } from "../command.ts";
 import { CliError, EXIT } from "../errors.ts";
 import { parseFlags } from "../flags.ts";
@@ -34,6 +43,10 @@ Flags:
   --json                      machine-readable report on stdout (nothing else is written there)
   --now <unix seconds>        apply the rotation grace periods as of this time; without it, historic audit
                               mode: every epoch of the verified committee chain is accepted
+  --rotations <rotations.json>
+                              rotation records you already know from the alliance (a JSON array as written by
+                              rotationToJson, from the genesis on). With --now, a bundle cannot then hide that
+                              its committee was rotated out; a bundle whose rotations differ fails ROTATION_CONFLICT
   --backend auto|blst|noble   BLS implementation (default auto: native blst, else pure-JS noble)
   --strict                    also require source and destination evidence to be checked and passed
   --verbose                   print every bundle in full even when there are more than ${COMPACT_THRESHOLD}
@@ -50,6 +63,7 @@ Examples:
 
 const OPTIONS = {
   genesis: { type: "string" },
+  rotations: { type: "string" },
   json: { type: "boolean" },
   now: { type: "string" },
   backend: { type: "string" },
@@ -63,6 +77,7 @@ type BackendChoice = (typeof BACKENDS)[number];
 interface VerifyFlags {
   paths: string[];
   genesis: string | undefined;
+  rotations: string | undefined;
   json: boolean;
   nowSeconds: bigint | undefined;
   backend: BackendChoice;
@@ -98,6 +113,7 @@ function readFlags(argv: readonly string[]): VerifyFlags {
   return {
     paths: positionals,
     genesis: values.genesis as string | undefined,
+    rotations: values.rotations as string | undefined,
     json: values.json === true,
     nowSeconds,
     backend: backend as BackendChoice,
@@ -142,6 +158,32 @@ async function trustAnchorFor(flags: VerifyFlags, genesisBeside: readonly string
   return anchors[0]!;
 }
 
+/** Reads `--rotations` and checks them from the trusted genesis; any problem is a usage error naming the file. */
+async function knownRotationsFor(path: string, ctx: CommandContext, anchor: TrustAnchor, bls: Bls): Promise<RotationRecord[]> {
+  const bad = (what: string, cause?: unknown) =>
+    new CliError("BAD_ROTATIONS", `rotations file ${path} ${what}`, {
+      hint: "Pass a JSON array of rotation records (as written by rotationToJson), starting from the trusted genesis epoch.",
+      facts: { path },
+      cause,
+    });
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(resolve(ctx.cwd, path), "utf8"));
+  } catch (cause) {
+    throw bad("cannot be read as JSON", cause);
+  }
+  if (!Array.isArray(raw)) throw bad("is not a JSON array");
+  let rotations: RotationRecord[];
+  try {
+    rotations = raw.map((r, i) => rotationFromJson(r, `[${i}]`));
+    verifyCommitteeChain(anchor.committee, rotations, bls);
+  } catch (cause) {
+    if (!(cause instanceof ShanduError)) throw cause;
+    throw bad(`does not verify from the trusted genesis: ${cause.message}`, cause);
+  }
+  return rotations;
+}
+
 /** Reads a file, giving the error instead of throwing so an unreadable file becomes a failed report. */
 function readBytes(path: string): Promise<FileBytes> {
   return readFile(path).then(
@@ -155,7 +197,8 @@ async function run(argv: readonly string[], ctx: CommandContext): Promise<number
   const { files, genesisBeside } = await collectBundles(flags.paths, ctx.cwd);
   const bls = await blsFor(flags.backend);
   const anchor = await trustAnchorFor(flags, genesisBeside, ctx, bls);
-  const verifier = new BundleVerifier({ trustedGenesis: anchor.committee, bls, nowSeconds: flags.nowSeconds });
+  const knownRotations = flags.rotations === undefined ? undefined : await knownRotationsFor(flags.rotations, ctx, anchor, bls);
+  const verifier = new BundleVerifier({ trustedGenesis: anchor.committee, bls, nowSeconds: flags.nowSeconds, knownRotations });
 
   const compact = files.length > COMPACT_THRESHOLD && !flags.verbose;
   const progress = files.length > COMPACT_THRESHOLD && ctx.stderr.isTTY ? new ProgressBar(ctx.stderr, files.length, "verifying") : null;

@@ -15,6 +15,7 @@ import {
   type Message,
   MessageKind,
   type ProofBundle,
+  rotationToJson,
 } from "@shandu/proofs";
 import { attestBatch, pilotCommittee, rotate } from "@shandu/proofs/testing";
 
@@ -38,6 +39,10 @@ export interface BundleFixtures {
   wrongGenesis: string;
   /** Not JSON at all: fails at "format". */
   notJson: string;
+  /** The rotation to epoch 1, as a JSON array for `--rotations` (outside the bundle directory). */
+  knownRotations: string;
+  /** A rotation to epoch 1 the genesis committee also signed, to a different committee (a fork). */
+  forkedRotations: string;
   /** Attested by the epoch-1 committee after a rotation activating at {@link ROTATION_ACTIVATES_AT}. */
   rotated: string;
   /** Valid, with source evidence of a kind the CLI has no verifier for. */
@@ -120,6 +125,19 @@ export async function writeBundleFixtures(bls: Bls, root: string): Promise<Bundl
     wrongGenesis: await writeJson(join(dir, "wrong-genesis.json"), bundleToJson(wrong)),
     notJson,
     rotated: await writeJson(join(dir, "rotated.json"), bundleToJson(rotated)),
+    knownRotations: await writeJson(join(root, "known-rotations.json"), [rotationToJson(rotation)]),
+    forkedRotations: await writeJson(join(root, "forked-rotations.json"), [
+      rotationToJson(
+        rotate(
+          bls,
+          pilot,
+          [0, 1, 3],
+          pilotCommittee(bls, "pilot-epoch-1-fork", 1n).committee,
+          ROTATION_ACTIVATES_AT,
+          ROTATION_GRACE_SECONDS,
+        ),
+      ),
+    ]),
     withEvidence: await writeJson(
       join(dir, "with-evidence.json"),
       bundleToJson({ ...bundleFor(batch, 0, attestation, committees), sourceEvidence: { kind: "evm-receipt", receipt: "0x00" } }),
