@@ -13,9 +13,9 @@ import {
 } from "./attestation.ts";
 import { loadBls, nobleBls } from "./bls/bls.ts";
 import { verifyCommittee } from "./committee.ts";
-import { AttestationError, CodecError } from "./errors.ts";
+import { AttestationError } from "./errors.ts";
 import { sha256 } from "./hash.ts";
-import { pilotCommittee, signAs } from "./testing/mod.ts";
+import { errorCode, pilotCommittee, signAs } from "./testing/mod.ts";
 
 const bls = await loadBls();
 const pilot = pilotCommittee(bls, "attestation-test");
@@ -23,15 +23,7 @@ const vc = verifyCommittee(pilot.committee, bls);
 const header = { sourceChainId: 1001n, destinationChainId: 2002n, firstNonce: 1n, lastNonce: 8n, root: sha256(new Uint8Array([1])) };
 const root = batchSigningRoot(vc.hash, vc.epoch, header);
 
-function code(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    assert.ok(e instanceof AttestationError || e instanceof CodecError, `unexpected ${e}`);
-    return e.code;
-  }
-  assert.fail("expected an error");
-}
+const code = (f: () => unknown) => errorCode(f);
 
 describe("attestation", () => {
   it("binds every field of the batch and the committee into the signing root", () => {

@@ -11,21 +11,13 @@ import {
   sameCommittee,
   verifyCommittee,
 } from "./committee.ts";
-import { AttestationError, CodecError, CommitteeError } from "./errors.ts";
-import { makeTestCommittee, pilotCommittee } from "./testing/mod.ts";
+import type { AttestationError } from "./errors.ts";
+import { errorCode, makeTestCommittee, pilotCommittee } from "./testing/mod.ts";
 
 const bls = await loadBls();
 const pilot = pilotCommittee(bls, "committee-test");
 
-function code(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    assert.ok(e instanceof CommitteeError || e instanceof AttestationError || e instanceof CodecError, `unexpected ${e}`);
-    return e.code;
-  }
-  assert.fail("expected an error");
-}
+const code = (f: () => unknown) => errorCode(f);
 
 describe("committee", () => {
   it("encodes canonically and decodes strictly", () => {

@@ -26,6 +26,7 @@ import {
   type Message,
   type MessageId,
   MessageKind,
+  messageId,
   messageIdOfEncoding,
   ShanduError,
   sha256,
@@ -373,7 +374,7 @@ export class MemoryChain {
             facts: { nonce: m.nonce, firstNonce: h.firstNonce, lastNonce: h.lastNonce },
           });
         }
-        ids.push(messageIdOfEncoding(encodeMessage(m)));
+        ids.push(messageId(m));
         indices.push(Number(m.nonce - h.firstNonce));
       }
       // The leaf positions follow from the nonces; a proof claiming others is refused, not reinterpreted.
