@@ -3,7 +3,7 @@
  * `.bench-out/latest.json`. Timings are relative to the machine they ran on; compare rows of one run,
  * not runs on different machines. Budget: about two minutes.
  *
- * `npm run bench -- bls attest verify cli` runs only the named parts (sections 1–3, 4, 5 and 6); a partial run
+ * `npm run bench -- bls attest verify cli gas` runs only the named parts (sections 1–3, 4, 5, 6 and 7); a partial run
  * writes `.bench-out/partial.json` and leaves `latest.json` alone.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -14,11 +14,12 @@ import { loadBls, nobleBls } from "@shandu/proofs";
 import { runAttestBench } from "./attestBench.ts";
 import { runBlsBench } from "./blsBench.ts";
 import { runCliBench } from "./cliBench.ts";
+import { GAS_TARGETS, runGasBench } from "./gasBench.ts";
 import { nowMs } from "./harness.ts";
 import { verdict } from "./table.ts";
 import { runVerifyBench } from "./verifyBench.ts";
 
-const PARTS = ["bls", "attest", "verify", "cli"] as const;
+const PARTS = ["bls", "attest", "verify", "cli", "gas"] as const;
 type Part = (typeof PARTS)[number];
 
 const asked = process.argv.slice(2);
@@ -68,6 +69,7 @@ const blsResults = selected.has("bls") ? runBlsBench(bls, nobleBls, log) : null;
 const attest = selected.has("attest") ? runAttestBench(bls, log) : null;
 const verify = selected.has("verify") ? runVerifyBench(bls, log) : null;
 const cli = selected.has("cli") ? runCliBench(bls, log) : null;
+const gas = selected.has("gas") ? await runGasBench(bls, log) : null;
 const elapsedS = (nowMs() - started) / 1000;
 
 const targets: { target: string; value: string; pass: boolean }[] = [];
@@ -92,6 +94,18 @@ if (verify) {
     pass: verify.pass,
   });
 }
+if (gas) {
+  targets.push({
+    target: `gas per message at batch 128 ≤ ${GAS_TARGETS.perMessageAt128.toLocaleString("en-US")}`,
+    value: Math.round(gas.perMessageAt128).toLocaleString("en-US"),
+    pass: gas.perMessageAt128 <= GAS_TARGETS.perMessageAt128,
+  });
+  targets.push({
+    target: `gas for a single message ≤ ${GAS_TARGETS.single.toLocaleString("en-US")}`,
+    value: Math.round(gas.single).toLocaleString("en-US"),
+    pass: gas.single <= GAS_TARGETS.single,
+  });
+}
 
 log("\nSummary");
 log("=======");
@@ -102,6 +116,6 @@ log(`(bench took ${elapsedS.toFixed(0)} s; load average at end ${loadAverageAtEn
 const outDir = join(root, ".bench-out");
 mkdirSync(outDir, { recursive: true });
 const out = join(outDir, selected.size === PARTS.length ? "latest.json" : "partial.json");
-const results = { header, parts: [...selected], elapsedS, loadAverageAtEnd, targets, bls: blsResults, attest, verify, cli };
+const results = { header, parts: [...selected], elapsedS, loadAverageAtEnd, targets, bls: blsResults, attest, verify, cli, gas };
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 log(`results written to ${out}`);

@@ -36,8 +36,11 @@ contract ShanduInbox is IShanduInbox {
     /// @dev One slot per epoch: where its view is stored, when it activates, and the grace of the rotation to it.
     struct EpochRecord {
         address view_;
-        uint64 activatesAt;
+        /// @dev u40 (until the year 36812) so that the record and `superseded` fit one slot.
+        uint40 activatesAt;
         uint32 graceSeconds;
+        /// @dev Set when the next epoch is registered, so that checking the latest committee reads one slot.
+        bool superseded;
     }
 
     uint64 public immutable chainId;
@@ -47,9 +50,19 @@ contract ShanduInbox is IShanduInbox {
     uint64 public latestEpoch;
 
     mapping(uint64 epoch => EpochRecord) internal _epochs;
-    /// @dev Consumed nonces: bit (nonce & 255) of word (nonce >> 8), per source chain.
-    mapping(uint64 sourceChainId => mapping(uint256 word => uint256)) internal _consumed;
-    mapping(uint64 sourceChainId => bool) public lanePaused;
+    /// @dev Per lane (by source chain), one slot: every nonce below `next` is consumed; `paused` is the
+    /// governance switch; `sparse` is set once a nonce above `next` was consumed, after which nonces at or
+    /// above `next` are also looked up in `_consumedAbove`. Outboxes number each lane from 0 and relayers
+    /// deliver in order, so the usual delivery reads and writes this one slot.
+    struct Lane {
+        uint64 next;
+        bool paused;
+        bool sparse;
+    }
+
+    mapping(uint64 sourceChainId => Lane) internal _lanes;
+    /// @dev Nonces consumed out of order: bit (nonce & 255) of word (nonce >> 8), per source chain.
+    mapping(uint64 sourceChainId => mapping(uint256 word => uint256)) internal _consumedAbove;
     /// @dev keccak256 of the only sender whose governance messages from a source chain are obeyed.
     mapping(uint64 sourceChainId => bytes32) public governanceSender;
     /// @dev Consumed messages whose execution failed, by message id; `retry` may run them once more.
@@ -71,7 +84,7 @@ contract ShanduInbox is IShanduInbox {
         (uint64 epoch, bytes32 h, address v) = validator.register(genesis);
         genesisEpoch = epoch;
         latestEpoch = epoch;
-        _epochs[epoch] = EpochRecord(v, 0, 0);
+        _epochs[epoch] = EpochRecord(v, 0, 0, false);
         for (uint256 i = 0; i < governance.length; i++) {
             GovernanceSource memory g = governance[i];
             if (g.chainId == 0 || g.chainId == chainId_ || g.sender.length == 0 || g.sender.length > 64) {
@@ -119,13 +132,15 @@ contract ShanduInbox is IShanduInbox {
         if (to.encoding.length >= 8 && uint64(bytes8(to.encoding[0:8])) != fromEpoch + 1) revert ShanduRejected("ROTATION_EPOCH_GAP");
         if (fromHash != fromSetHash) revert ShanduRejected("ROTATION_PARENT_MISMATCH");
         if (activatesAt < prev.activatesAt) revert ShanduRejected("ROTATION_TIME_NOT_MONOTONIC");
+        if (activatesAt > type(uint40).max) revert ShanduRejected("VALUE_OUT_OF_RANGE");
         validator.parse(to.encoding);
         bytes32 root = sha256(abi.encodePacked(ROTATE_DOMAIN, fromSetHash, fromEpoch, toHash, fromEpoch + 1, activatesAt, grace));
         bytes32 code = Committees.checkAttestation(fromView, attestation, root);
         if (code != 0) revert ShanduRotationNotAttested(code);
         (,, address v) = validator.register(to);
         latestEpoch = fromEpoch + 1;
-        _epochs[fromEpoch + 1] = EpochRecord(v, activatesAt, grace);
+        _epochs[fromEpoch].superseded = true;
+        _epochs[fromEpoch + 1] = EpochRecord(v, uint40(activatesAt), grace, false);
         emit CommitteeRegistered(fromEpoch + 1, toHash, activatesAt, grace);
     }
 
@@ -134,12 +149,14 @@ contract ShanduInbox is IShanduInbox {
     /// @notice Whether the committee of `epoch` may sign at `nowSeconds` (§7.4): 0 when it may, else
     /// `EPOCH_NOT_IN_CHAIN`, `EPOCH_NOT_YET_ACTIVE` or `EPOCH_EXPIRED`.
     function epochStatus(uint64 epoch, uint64 nowSeconds) public view returns (bytes32) {
-        if (epoch < genesisEpoch || epoch > latestEpoch) return "EPOCH_NOT_IN_CHAIN";
-        if (_epochs[epoch].activatesAt > nowSeconds) return "EPOCH_NOT_YET_ACTIVE";
-        if (epoch < latestEpoch) {
+        EpochRecord memory record = _epochs[epoch];
+        if (record.view_ == address(0)) return "EPOCH_NOT_IN_CHAIN";
+        if (record.activatesAt > nowSeconds) return "EPOCH_NOT_YET_ACTIVE";
+        if (record.superseded) {
             EpochRecord memory next = _epochs[epoch + 1];
             if (next.activatesAt <= nowSeconds) {
-                bool afterActive = epoch + 1 < latestEpoch && _epochs[epoch + 2].activatesAt <= nowSeconds;
+                EpochRecord memory afterNext = _epochs[epoch + 2];
+                bool afterActive = afterNext.view_ != address(0) && afterNext.activatesAt <= nowSeconds;
                 if (afterActive || nowSeconds >= uint256(next.activatesAt) + next.graceSeconds) return "EPOCH_EXPIRED";
             }
         }
@@ -165,21 +182,71 @@ contract ShanduInbox is IShanduInbox {
         // Messages and inclusion first: cheap, and a failure there needs no pairing.
         bytes32[] memory ids = _proveInclusion(h, messages, siblings);
         _checkAttestation(h, a);
-        // Execute each message not consumed before, marking it consumed first (so a re-entrant or repeated
-        // delivery skips it).
-        uint64 src = h.sourceChainId;
-        for (uint256 k = 0; k < messages.length; k++) {
-            bytes calldata m = messages[k];
-            uint64 nonce = uint64(bytes8(m[17:25]));
-            uint256 word = nonce >> 8;
-            uint256 bit = 1 << (nonce & 255);
-            uint256 bits = _consumed[src][word];
-            if (bits & bit != 0) continue;
-            _consumed[src][word] = bits | bit;
-            bool ok = _execute(m, ids[k]);
-            emit MessageDelivered(src, nonce, ids[k], ok);
+        (uint64 fromNonce, bytes memory outcomes) = _executeAll(h.sourceChainId, messages, ids);
+        emit BatchDelivered(h.sourceChainId, h.root, fromNonce, outcomes);
+    }
+
+    /// @dev Executes each message not consumed before, marking it consumed first (so a re-entrant or repeated
+    /// delivery skips it). Outcomes: two bits per nonce from the first message's on (see `BatchDelivered`).
+    function _executeAll(uint64 src, bytes[] calldata messages, bytes32[] memory ids)
+        private
+        returns (uint64 fromNonce, bytes memory outcomes)
+    {
+        uint64 lastDelivered;
+        assembly ("memory-safe") {
+            let first := add(messages.offset, calldataload(messages.offset))
+            let last := add(messages.offset, calldataload(add(messages.offset, mul(sub(messages.length, 1), 0x20))))
+            fromNonce := shr(192, calldataload(add(add(first, 0x20), 17)))
+            lastDelivered := shr(192, calldataload(add(add(last, 0x20), 17)))
         }
-        emit BatchDelivered(src, h.firstNonce, h.lastNonce, h.root, a.epoch);
+        outcomes = new bytes((uint256(lastDelivered - fromNonce) >> 2) + 1);
+        for (uint256 k = 0; k < messages.length;) {
+            bytes calldata m = messages[k];
+            uint64 nonce;
+            assembly ("memory-safe") {
+                nonce := shr(192, calldataload(add(m.offset, 17)))
+            }
+            if (_consume(src, nonce)) {
+                bool ok = _execute(m, ids[k]);
+                uint256 i = nonce - fromNonce;
+                assembly ("memory-safe") {
+                    let pe := add(add(outcomes, 0x20), shr(2, i))
+                    mstore8(pe, or(byte(0, mload(pe)), shl(shl(1, and(i, 3)), sub(3, shl(1, ok)))))
+                }
+            }
+            unchecked {
+                ++k;
+            }
+        }
+    }
+
+    /// @dev Marks (lane, nonce) consumed; false if it already was.
+    function _consume(uint64 src, uint64 nonce) private returns (bool) {
+        Lane storage lane = _lanes[src];
+        uint64 next = lane.next;
+        if (nonce < next) return false;
+        if (lane.sparse) {
+            mapping(uint256 => uint256) storage above = _consumedAbove[src];
+            uint256 word = above[nonce >> 8];
+            uint256 bit = 1 << (nonce & 255);
+            if (word & bit != 0) {
+                if (nonce == next) lane.next = next + 1;
+                return false;
+            }
+            if (nonce == next) {
+                lane.next = next + 1;
+            } else {
+                above[nonce >> 8] = word | bit;
+            }
+            return true;
+        }
+        if (nonce == next) {
+            lane.next = next + 1;
+        } else {
+            lane.sparse = true;
+            _consumedAbove[src][nonce >> 8] |= 1 << (nonce & 255);
+        }
+        return true;
     }
 
     /// @dev Decodes every message, checks its lane and nonce, and verifies the multiproof; returns the ids.
@@ -192,13 +259,18 @@ contract ShanduInbox is IShanduInbox {
         uint256[] memory indices = new uint256[](count);
         bytes32[] memory work = new bytes32[](count);
         ids = new bytes32[](count);
-        for (uint256 k = 0; k < count; k++) {
-            MessageCodec.Fields memory f = messages[k].decode();
+        for (uint256 k = 0; k < count;) {
+            bytes calldata m = messages[k];
+            MessageCodec.Fields memory f = m.decode();
             if (f.sourceChainId != h.sourceChainId || f.destinationChainId != h.destinationChainId) revert ShanduRejected("LANE_MISMATCH");
             if (f.nonce < h.firstNonce || f.nonce > h.lastNonce) revert ShanduRejected("NONCE_OUT_OF_RANGE");
-            indices[k] = f.nonce - h.firstNonce;
-            ids[k] = messages[k].id();
-            work[k] = ids[k];
+            bytes32 id = m.id();
+            unchecked {
+                indices[k] = f.nonce - h.firstNonce;
+                ++k;
+            }
+            ids[k - 1] = id;
+            work[k - 1] = id;
         }
         BatchTree.verify(h.root, uint256(h.lastNonce - h.firstNonce) + 1, indices, work, siblings);
     }
@@ -229,7 +301,18 @@ contract ShanduInbox is IShanduInbox {
     }
 
     function isDelivered(uint64 sourceChainId, uint64 nonce) external view returns (bool) {
-        return _consumed[sourceChainId][nonce >> 8] & (1 << (nonce & 255)) != 0;
+        Lane memory lane = _lanes[sourceChainId];
+        if (nonce < lane.next) return true;
+        return lane.sparse && _consumedAbove[sourceChainId][nonce >> 8] & (1 << (nonce & 255)) != 0;
+    }
+
+    function lanePaused(uint64 sourceChainId) external view returns (bool) {
+        return _lanes[sourceChainId].paused;
+    }
+
+    /// @notice The lowest nonce of the lane from `sourceChainId` not yet consumed in order.
+    function nextNonce(uint64 sourceChainId) external view returns (uint64) {
+        return _lanes[sourceChainId].next;
     }
 
     /// @dev Runs one consumed message. A failure is recorded (retryable), not reverted, so that one bad
@@ -239,7 +322,7 @@ contract ShanduInbox is IShanduInbox {
         if (f.kind == MessageCodec.KIND_GOVERNANCE) {
             ok = _governance(f, m);
         } else {
-            if (lanePaused[f.sourceChainId]) revert ShanduRejected("LANE_PAUSED");
+            if (_lanes[f.sourceChainId].paused) revert ShanduRejected("LANE_PAUSED");
             ok = _callRecipient(f, m);
         }
         if (!ok) failed[id] = true;
@@ -247,15 +330,34 @@ contract ShanduInbox is IShanduInbox {
 
     function _callRecipient(MessageCodec.Fields memory f, bytes calldata m) private returns (bool ok) {
         if (f.recipientLength != 20) return false;
-        address to = address(bytes20(m[f.recipientOffset:f.recipientOffset + 20]));
+        address to;
+        assembly ("memory-safe") {
+            to := shr(96, calldataload(add(m.offset, mload(add(f, 0xc0)))))
+        }
         if (to.code.length == 0) return false;
-        bytes memory data = abi.encodeCall(
-            IShanduReceiver.shanduReceive,
-            (f.sourceChainId, m[f.senderOffset:f.senderOffset + f.senderLength], f.nonce, m[f.payloadOffset:f.payloadOffset + f.payloadLength])
-        );
         uint256 before = gasleft();
         assembly ("memory-safe") {
-            ok := call(gas(), to, 0, add(data, 0x20), mload(data), 0, 0)
+            // shanduReceive(uint64 sourceChainId, bytes sender, uint64 nonce, bytes payload), ABI-encoded in
+            // free memory (not kept): head of four words, then sender and payload, each padded to 32 bytes.
+            let p := mload(0x40)
+            let sl := mload(add(f, 0xa0))
+            let pl := mload(add(f, 0x120))
+            let sPad := and(add(sl, 31), not(31))
+            let pPad := and(add(pl, 31), not(31))
+            mstore(p, shl(224, 0x1fb3abbe)) // IShanduReceiver.shanduReceive.selector
+            let h := add(p, 4)
+            mstore(h, mload(f))
+            mstore(add(h, 0x20), 0x80)
+            mstore(add(h, 0x40), mload(add(f, 0x40)))
+            mstore(add(h, 0x60), add(0xa0, sPad))
+            mstore(add(h, 0x80), sl)
+            if sPad { mstore(add(add(h, 0xa0), sub(sPad, 0x20)), 0) }
+            calldatacopy(add(h, 0xa0), add(m.offset, mload(add(f, 0x80))), sl)
+            let q := add(add(h, 0xa0), sPad)
+            mstore(q, pl)
+            if pPad { mstore(add(add(q, 0x20), sub(pPad, 0x20)), 0) }
+            calldatacopy(add(q, 0x20), add(m.offset, mload(add(f, 0x100))), pl)
+            ok := call(gas(), to, 0, p, add(add(sub(q, p), 0x20), pPad), 0, 0)
         }
         // The recipient got 63/64 of the gas; if it failed with (almost) nothing left, the submitter's gas
         // limit, not the message, caused it.
@@ -270,7 +372,7 @@ contract ShanduInbox is IShanduInbox {
         uint8 op = uint8(m[f.payloadOffset]);
         uint64 lane = uint64(bytes8(m[f.payloadOffset + 1:f.payloadOffset + 9]));
         if (op != GOV_PAUSE && op != GOV_RESUME) return false;
-        lanePaused[lane] = op == GOV_PAUSE;
+        _lanes[lane].paused = op == GOV_PAUSE;
         emit LanePaused(lane, op == GOV_PAUSE);
         return true;
     }

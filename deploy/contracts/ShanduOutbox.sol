@@ -13,7 +13,8 @@ contract ShanduOutbox is IShanduOutbox {
     /// @notice The only sender of governance messages (lane pause/resume, registrations) from this chain.
     address public immutable governor;
 
-    mapping(uint64 destinationChainId => uint64) public laneNonce;
+    /// @notice The nonce the next message to `destinationChainId` will get: lanes are numbered from 0.
+    mapping(uint64 destinationChainId => uint64) public nextNonce;
 
     constructor(uint64 chainId_, address governor_) {
         if (chainId_ == 0) revert ShanduRejected("INVALID_CHAIN_ID");
@@ -33,8 +34,8 @@ contract ShanduOutbox is IShanduOutbox {
 
     function _send(uint64 destinationChainId, uint8 kind, bytes calldata recipient, bytes calldata payload) private returns (uint64 nonce) {
         if (destinationChainId == chainId || destinationChainId == 0) revert ShanduRejected("INVALID_DESTINATION");
-        nonce = laneNonce[destinationChainId] + 1;
-        laneNonce[destinationChainId] = nonce;
+        nonce = nextNonce[destinationChainId];
+        nextNonce[destinationChainId] = nonce + 1;
         bytes memory b = MessageCodec.body(chainId, destinationChainId, nonce, kind, abi.encodePacked(msg.sender), recipient, payload);
         emit MessageSent(destinationChainId, nonce, b);
     }

@@ -73,6 +73,9 @@ function pointOrGarbage(compressed: Uint8Array, size: 128 | 256): string {
   }
 }
 
+/** The compressed encoding of the G2 point at infinity. */
+const INFINITY_G2 = Uint8Array.from({ length: 96 }, (_, i) => (i === 0 ? 0xc0 : 0));
+
 /** The committee input for a committee that might not encode (the "empty" case is built by hand). */
 function inputFor(c: Committee): CommitteeInput {
   if (c.members.length === 0) {
@@ -140,7 +143,8 @@ describe("Solidity contracts against the shared vectors (anvil, prague)", () => 
       const committee = committeeFromJson(c.committee);
       assert.equal(await harness.getFunction("checkCommittee")(committeeInput(committee)), toHex(committeeSetHash(committee)), c.name);
     }
-    for (const c of v.invalid) await expectCode(harness.getFunction("checkCommittee")(inputFor(committeeFromJson(c.committee))), c.error, c.name);
+    for (const c of v.invalid)
+      await expectCode(harness.getFunction("checkCommittee")(inputFor(committeeFromJson(c.committee))), c.error, c.name);
   });
 
   it("attestations.json: the same verdict and code for every case", async () => {
@@ -148,12 +152,8 @@ describe("Solidity contracts against the shared vectors (anvil, prague)", () => 
     const input = committeeInput(committeeFromJson(v.committee));
     for (const c of v.cases) {
       const a = attestationFromJson(c.attestation);
-      let att: ReturnType<typeof evmAttestation>;
-      try {
-        att = evmAttestation(a);
-      } catch {
-        att = { ...evmAttestation({ ...a, signature: new Uint8Array(96) }), signature: `0x${pointOrGarbage(a.signature, 256)}` };
-      }
+      // A signature that does not decompress goes in as its x coordinate with y = 0 (not on the curve).
+      const att = { ...evmAttestation({ ...a, signature: INFINITY_G2 }), signature: `0x${pointOrGarbage(a.signature, 256)}` };
       if (c.name === "infinity-signature") att.signature = `0x${"00".repeat(256)}`;
       const code = codeFromBytes32(await harness.getFunction("checkAttestation")(input, evmBatchHeader(batchFromJson(c.header)), att));
       assert.equal(code === "" ? "ok" : code, c.expect.ok ? "ok" : c.expect.error, c.name);

@@ -146,3 +146,31 @@ export type BundleErrorCode =
 export class BundleError extends ShanduError<BundleErrorCode> {
   override readonly name = "BundleError";
 }
+
+export type EvidenceErrorCode =
+  | "EVIDENCE_MALFORMED"
+  | "RLP_INVALID"
+  | "HEADER_HASH_MISMATCH"
+  | "HEADER_INVALID"
+  | "BLOCK_NUMBER_MISMATCH"
+  | "TRIE_PROOF_INVALID"
+  | "TRIE_VALUE_MISMATCH"
+  | "TX_HASH_MISMATCH"
+  | "CHAIN_ID_MISMATCH"
+  | "RECEIPT_INVALID"
+  | "RECEIPT_FAILED"
+  | "LOG_NOT_FOUND"
+  | "LOG_MISMATCH"
+  | "MESSAGE_MISMATCH"
+  | "OUTBOX_MISMATCH";
+
+/**
+ * Chain evidence (docs/protocol.md §8.4) that does not prove what it claims: malformed members, bytes
+ * that are not canonical, proofs that do not lead to the stated root, or a proven event that is not the
+ * message. Always `reject`: evidence is self-contained, so checking it again gives the same answer.
+ * Evidence builders use the same codes, with `facts.source = "node"`, when a node's answers do not hash
+ * to its own header.
+ */
+export class EvidenceError extends ShanduError<EvidenceErrorCode> {
+  override readonly name = "EvidenceError";
+}

@@ -82,9 +82,22 @@ export {
   CommitteeError,
   type Disposition,
   type ErrorFacts,
+  EvidenceError,
+  type EvidenceErrorCode,
   MerkleError,
   ShanduError,
 } from "./errors.ts";
+export {
+  EVM_RECEIPT_EVIDENCE_KIND,
+  type EvmReceiptProof,
+  type EvmReceiptVerifierOptions,
+  evmReceiptEvidence,
+  evmReceiptEvidenceVerifier,
+  MESSAGE_SENT_TOPIC,
+  parseEvmReceiptEvidence,
+} from "./evidence/evm.ts";
+export { type BuiltTrie, buildTrie, EMPTY_TRIE_ROOT, indexedTrie, indexKey, trieRoot, verifyTrieProof } from "./evidence/mpt.ts";
+export { RLP_MAX_DEPTH, type RlpItem, rlpDecode, rlpEncode, rlpUint, uintBytes } from "./evidence/rlp.ts";
 export { DOMAIN, sha256 } from "./hash.ts";
 export {
   attestationFromJson,

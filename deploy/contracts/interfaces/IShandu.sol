@@ -20,7 +20,7 @@ interface IShanduOutbox {
     /// index of this log within the transaction's receipt), which the EVM cannot know while executing.
     event MessageSent(uint64 indexed destinationChainId, uint64 indexed nonce, bytes body);
 
-    /// @notice Sends an app message to `recipient` on `destinationChainId`; returns its lane nonce (from 1).
+    /// @notice Sends an app message to `recipient` on `destinationChainId`; returns its lane nonce (from 0).
     function send(uint64 destinationChainId, bytes calldata recipient, bytes calldata payload) external returns (uint64 nonce);
 
     /// @notice Sends a governance message (kind 2, empty recipient). Only the governor fixed at deployment.
@@ -28,8 +28,8 @@ interface IShanduOutbox {
 
     function chainId() external view returns (uint64);
     function governor() external view returns (address);
-    /// @notice The last nonce assigned on the lane to `destinationChainId` (0: none yet).
-    function laneNonce(uint64 destinationChainId) external view returns (uint64);
+    /// @notice The nonce the next message on the lane to `destinationChainId` will get (the number sent so far).
+    function nextNonce(uint64 destinationChainId) external view returns (uint64);
 }
 
 /// @notice The signed header of a batch (docs/protocol.md §6.1).
@@ -62,10 +62,13 @@ struct CommitteeInput {
 
 interface IShanduInbox {
     event CommitteeRegistered(uint64 indexed epoch, bytes32 committeeSetHash, uint64 activatesAt, uint32 graceSeconds);
-    event BatchDelivered(uint64 indexed sourceChainId, uint64 firstNonce, uint64 lastNonce, bytes32 root, uint64 epoch);
-    /// @notice A message was consumed. `success` is false when the recipient (or governance handler) failed;
-    /// such a message can be retried with `retry`.
-    event MessageDelivered(uint64 indexed sourceChainId, uint64 indexed nonce, bytes32 indexed messageId, bool success);
+    /// @notice A delivery of (part of) the attested batch with root `root`. `outcomes` holds two bits per
+    /// nonce from `fromNonce` on (nonce `fromNonce + i` in bits 2i and 2i+1 of the whole string, byte
+    /// i/4 and least significant bits first): 0 = not run by this delivery (consumed before), 1 = executed,
+    /// 3 = executed and failed (the recipient or governance handler refused it; `retry` may run it again).
+    /// One event per delivery instead of one per message keeps a batch cheap; a message's inclusion in
+    /// `root` is what its proof bundle proves.
+    event BatchDelivered(uint64 indexed sourceChainId, bytes32 indexed root, uint64 fromNonce, bytes outcomes);
     event MessageRetried(bytes32 indexed messageId, bool success);
     event LanePaused(uint64 indexed sourceChainId, bool paused);
 
@@ -93,6 +96,8 @@ interface IShanduInbox {
     function chainId() external view returns (uint64);
     function isDelivered(uint64 sourceChainId, uint64 nonce) external view returns (bool);
     function lanePaused(uint64 sourceChainId) external view returns (bool);
+    /// @notice The lowest nonce of the lane from `sourceChainId` not yet consumed in order.
+    function nextNonce(uint64 sourceChainId) external view returns (uint64);
     function genesisEpoch() external view returns (uint64);
     function latestEpoch() external view returns (uint64);
     function committee(uint64 epoch) external view returns (bytes32 committeeSetHash, uint64 activatesAt, uint32 graceSeconds);

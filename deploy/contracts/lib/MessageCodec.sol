@@ -34,37 +34,81 @@ library MessageCodec {
     /// @notice Decodes a canonical encoding; reverts `TRUNCATED`, `UNKNOWN_VERSION`, `UNKNOWN_KIND`,
     /// `FIELD_TOO_LONG` or `TRAILING_BYTES`, in the reference decoder's order.
     function decode(bytes calldata m) internal pure returns (Fields memory f) {
-        uint256 len = m.length;
-        if (len < 1) revert ShanduRejected("TRUNCATED");
-        if (uint8(m[0]) != VERSION) revert ShanduRejected("UNKNOWN_VERSION");
-        if (len < 26) revert ShanduRejected("TRUNCATED");
-        f.sourceChainId = uint64(bytes8(m[1:9]));
-        f.destinationChainId = uint64(bytes8(m[9:17]));
-        f.nonce = uint64(bytes8(m[17:25]));
-        f.kind = uint8(m[25]);
-        if (f.kind != KIND_APP && f.kind != KIND_GOVERNANCE) revert ShanduRejected("UNKNOWN_KIND");
-        uint256 pos = 26;
-        (f.senderOffset, f.senderLength, pos) = _bytes8(m, pos);
-        (f.recipientOffset, f.recipientLength, pos) = _bytes8(m, pos);
-        if (len < pos + 4) revert ShanduRejected("TRUNCATED");
-        uint256 pl = uint32(bytes4(m[pos:pos + 4]));
-        if (pl > MAX_PAYLOAD_BYTES) revert ShanduRejected("FIELD_TOO_LONG");
-        pos += 4;
-        if (len < pos + pl) revert ShanduRejected("TRUNCATED");
-        f.payloadOffset = pos;
-        f.payloadLength = pl;
-        pos += pl;
-        if (len < pos + SOURCE_BYTES) revert ShanduRejected("TRUNCATED");
-        if (len > pos + SOURCE_BYTES) revert ShanduRejected("TRAILING_BYTES");
-    }
-
-    function _bytes8(bytes calldata m, uint256 pos) private pure returns (uint256 offset, uint256 length, uint256 next) {
-        if (m.length < pos + 1) revert ShanduRejected("TRUNCATED");
-        length = uint8(m[pos]);
-        if (length > MAX_ADDRESS_BYTES) revert ShanduRejected("FIELD_TOO_LONG");
-        offset = pos + 1;
-        next = offset + length;
-        if (m.length < next) revert ShanduRejected("TRUNCATED");
+        bytes32 err;
+        assembly ("memory-safe") {
+            let o := m.offset
+            let len := m.length
+            for {} 1 {} {
+                if lt(len, 1) {
+                    err := "TRUNCATED"
+                    break
+                }
+                if iszero(eq(shr(248, calldataload(o)), 1)) {
+                    err := "UNKNOWN_VERSION"
+                    break
+                }
+                if lt(len, 26) {
+                    err := "TRUNCATED"
+                    break
+                }
+                mstore(f, shr(192, calldataload(add(o, 1))))
+                mstore(add(f, 0x20), shr(192, calldataload(add(o, 9))))
+                mstore(add(f, 0x40), shr(192, calldataload(add(o, 17))))
+                let kind := shr(248, calldataload(add(o, 25)))
+                mstore(add(f, 0x60), kind)
+                if iszero(or(eq(kind, 1), eq(kind, 2))) {
+                    err := "UNKNOWN_KIND"
+                    break
+                }
+                // sender, then recipient: u8 length ≤ 64, then the bytes
+                let pos := 26
+                let slot := add(f, 0x80)
+                for { let i := 0 } lt(i, 2) { i := add(i, 1) } {
+                    if lt(len, add(pos, 1)) {
+                        err := "TRUNCATED"
+                        break
+                    }
+                    let l := shr(248, calldataload(add(o, pos)))
+                    if gt(l, 64) {
+                        err := "FIELD_TOO_LONG"
+                        break
+                    }
+                    mstore(slot, add(pos, 1))
+                    mstore(add(slot, 0x20), l)
+                    slot := add(slot, 0x40)
+                    pos := add(add(pos, 1), l)
+                    if lt(len, pos) {
+                        err := "TRUNCATED"
+                        break
+                    }
+                }
+                if err { break }
+                if lt(len, add(pos, 4)) {
+                    err := "TRUNCATED"
+                    break
+                }
+                let pl := shr(224, calldataload(add(o, pos)))
+                if gt(pl, 65536) {
+                    err := "FIELD_TOO_LONG"
+                    break
+                }
+                pos := add(pos, 4)
+                if lt(len, add(pos, pl)) {
+                    err := "TRUNCATED"
+                    break
+                }
+                mstore(add(f, 0x100), pos)
+                mstore(add(f, 0x120), pl)
+                pos := add(add(pos, pl), 44)
+                if lt(len, pos) {
+                    err := "TRUNCATED"
+                    break
+                }
+                if gt(len, pos) { err := "TRAILING_BYTES" }
+                break
+            }
+        }
+        if (err != 0) revert ShanduRejected(err);
     }
 
     /// @notice `SHA-256("SHANDU-MSG-v1" ‖ m)` (§2.3). Uses free memory as scratch.
