@@ -25,6 +25,9 @@ contract ShanduInbox is IShanduInbox {
 
     bytes16 internal constant ATTEST_DOMAIN = "SHANDU-ATTEST-v1";
     bytes16 internal constant ROTATE_DOMAIN = "SHANDU-ROTATE-v1";
+    /// @notice Gas each recipient call gets. A recipient that needs more should record the message and do
+    /// the work in a later transaction of its own.
+    uint256 public constant RECIPIENT_GAS = 500_000;
     uint8 internal constant GOV_PAUSE = 1;
     uint8 internal constant GOV_RESUME = 2;
 
@@ -335,7 +338,9 @@ contract ShanduInbox is IShanduInbox {
             to := shr(96, calldataload(add(m.offset, mload(add(f, 0xc0)))))
         }
         if (to.code.length == 0) return false;
-        uint256 before = gasleft();
+        // The recipient must get all of RECIPIENT_GAS (EIP-150 passes on at most 63/64 of what is left), so
+        // that its failure is its own and never the submitter's choice of gas limit.
+        if (gasleft() < RECIPIENT_GAS + RECIPIENT_GAS / 63 + 5_000) revert ShanduRejected("INSUFFICIENT_GAS");
         assembly ("memory-safe") {
             // shanduReceive(uint64 sourceChainId, bytes sender, uint64 nonce, bytes payload), ABI-encoded in
             // free memory (not kept): head of four words, then sender and payload, each padded to 32 bytes.
@@ -357,11 +362,8 @@ contract ShanduInbox is IShanduInbox {
             mstore(q, pl)
             if pPad { mstore(add(add(q, 0x20), sub(pPad, 0x20)), 0) }
             calldatacopy(add(q, 0x20), add(m.offset, mload(add(f, 0x100))), pl)
-            ok := call(gas(), to, 0, p, add(add(sub(q, p), 0x20), pPad), 0, 0)
+            ok := call(RECIPIENT_GAS, to, 0, p, add(add(sub(q, p), 0x20), pPad), 0, 0)
         }
-        // The recipient got 63/64 of the gas; if it failed with (almost) nothing left, the submitter's gas
-        // limit, not the message, caused it.
-        if (!ok && gasleft() <= before / 64) revert ShanduRejected("INSUFFICIENT_GAS");
     }
 
     /// @dev Governance payload: op (u8) ‖ source chain id of the lane (u64). 1 = pause, 2 = resume.

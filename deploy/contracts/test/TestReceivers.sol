@@ -44,3 +44,30 @@ contract FlakyReceiver is IShanduReceiver {
         received++;
     }
 }
+
+/// @notice Test double: a recipient that calls back into the inbox while it runs and keeps the answer.
+contract ReentrantReceiver is IShanduReceiver {
+    address public immutable inbox;
+    bytes public replay;
+    bytes public lastRevert;
+
+    constructor(address inbox_) {
+        inbox = inbox_;
+    }
+
+    function setReplay(bytes calldata message) external {
+        replay = message;
+    }
+
+    function shanduReceive(uint64, bytes calldata, uint64, bytes calldata) external {
+        (bool ok, bytes memory data) = inbox.call(abi.encodeWithSignature("retry(bytes)", replay));
+        lastRevert = ok ? bytes("") : data;
+    }
+}
+
+/// @notice Test double: a recipient that burns all the gas it is given.
+contract GasBurner is IShanduReceiver {
+    function shanduReceive(uint64, bytes calldata, uint64, bytes calldata) external pure {
+        while (true) {}
+    }
+}
