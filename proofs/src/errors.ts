@@ -162,14 +162,18 @@ export type EvidenceErrorCode =
   | "LOG_NOT_FOUND"
   | "LOG_MISMATCH"
   | "MESSAGE_MISMATCH"
-  | "OUTBOX_MISMATCH";
+  | "OUTBOX_MISMATCH"
+  | "INBOX_MISMATCH"
+  | "BATCH_MISMATCH"
+  | "NOT_DELIVERED_HERE"
+  | "DELIVERY_FAILED";
 
 /**
  * Chain evidence (docs/protocol.md §8.4) that does not prove what it claims: malformed members, bytes
- * that are not canonical, proofs that do not lead to the stated root, or a proven event that is not the
- * message. Always `reject`: evidence is self-contained, so checking it again gives the same answer.
- * Evidence builders use the same codes, with `facts.source = "node"`, when a node's answers do not hash
- * to its own header.
+ * that are not canonical, proofs that do not lead to the stated root, a proven event that is not the
+ * message, or a proven delivery that did not execute the message. Always `reject`: evidence is
+ * self-contained, so checking it again gives the same answer. Evidence builders use the same codes,
+ * with `facts.source = "node"`, when a node's answers do not hash to its own header.
  */
 export class EvidenceError extends ShanduError<EvidenceErrorCode> {
   override readonly name = "EvidenceError";

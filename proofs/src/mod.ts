@@ -96,6 +96,18 @@ export {
   MESSAGE_SENT_TOPIC,
   parseEvmReceiptEvidence,
 } from "./evidence/evm.ts";
+export {
+  BATCH_DELIVERED_TOPIC,
+  type DeliveryOutcome,
+  deliveryOutcome,
+  EVM_DELIVERY_EVIDENCE_KIND,
+  type EvmDeliveryProof,
+  type EvmDeliveryVerifierOptions,
+  evmDeliveryEvidence,
+  evmDeliveryEvidenceVerifier,
+  parseEvmDeliveryEvidence,
+} from "./evidence/evmDelivery.ts";
+export type { EvmInclusionProof } from "./evidence/evmInclusion.ts";
 export { type BuiltTrie, buildTrie, EMPTY_TRIE_ROOT, indexedTrie, indexKey, trieRoot, verifyTrieProof } from "./evidence/mpt.ts";
 export { RLP_MAX_DEPTH, type RlpItem, rlpDecode, rlpEncode, rlpUint, uintBytes } from "./evidence/rlp.ts";
 export { DOMAIN, sha256 } from "./hash.ts";

@@ -432,7 +432,7 @@ function examples(epoch1: TestCommittee, rotations: RotationRecord[]): { valid: 
       "with-unverified-evidence-0203.json",
       bundleFor(batchA, 3, attA, chain0, {
         regulatorEnvelope: envelope,
-        sourceEvidence: { kind: "evm-receipt", note: "verified by the EVM adapter's evidence verifier" },
+        sourceEvidence: { kind: "fabric-endorsement", note: "checked by a Fabric evidence verifier, which this verifier does not have" },
       }),
       "source evidence of a kind this verifier has no checker for: reported not checked, never passed",
     ),

@@ -17,8 +17,7 @@ export const outboxAbi = new Interface([
 ]);
 
 export const inboxAbi = new Interface([
-  "event MessageDelivered(uint64 indexed sourceChainId, uint64 indexed nonce, bytes32 indexed messageId, bool success)",
-  "event BatchDelivered(uint64 indexed sourceChainId, uint64 firstNonce, uint64 lastNonce, bytes32 root, uint64 epoch)",
+  "event BatchDelivered(uint64 indexed sourceChainId, bytes32 indexed root, uint64 fromNonce, bytes outcomes)",
   `function deliver(${BATCH_HEADER} header, ${EVM_ATTESTATION} attestation, bytes[] messages, bytes32[] siblings)`,
   `function rotate(uint64 fromEpoch, bytes32 fromCommitteeSetHash, ${COMMITTEE_INPUT} to, uint64 activatesAtSeconds, uint32 graceSeconds, ${EVM_ATTESTATION} attestation)`,
   "function chainId() view returns (uint64)",
@@ -33,4 +32,4 @@ export const inboxAbi = new Interface([
 ]);
 
 export const MESSAGE_SENT_TOPIC = outboxAbi.getEvent("MessageSent")!.topicHash;
-export const MESSAGE_DELIVERED_TOPIC = inboxAbi.getEvent("MessageDelivered")!.topicHash;
+export const BATCH_DELIVERED_TOPIC = inboxAbi.getEvent("BatchDelivered")!.topicHash;

@@ -1,7 +1,7 @@
 /**
  * The EVM adapter end to end on two real anvil nodes (prague): the `ShanduOutbox` on chain A, the
  * `ShanduInbox` (trusting a pilot committee) on chain B. Messages sent on A are watched once final,
- * attested, and delivered on B; forged deliveries are refused with the inbox's codes; the adapter's
+ * attested, and delivered on B, and the evidence of both ends verifies offline; forged deliveries are refused with the inbox's codes; the adapter's
  * checks at creation, RPC failures, governance lane pauses, and reorganisations above and below the
  * finality depth are exercised against the nodes themselves.
  */
@@ -17,16 +17,20 @@ import {
   type Bls,
   buildBatch,
   type ChainId,
+  type Evidence,
+  EvidenceError,
+  evmDeliveryEvidenceVerifier,
   evmReceiptEvidenceVerifier,
   fromHex,
   loadBls,
   type Message,
   MessageKind,
   messageId,
+  parseEvmDeliveryEvidence,
   toHex,
 } from "@shandu/proofs";
-import { attestBatch, rotate as attestRotation, pilotCommittee, type TestCommittee } from "@shandu/proofs/testing";
-import { type Contract, getBytes, toQuantity, Wallet } from "ethers";
+import { attestBatch, rotate as attestRotation, errorCode, pilotCommittee, type TestCommittee } from "@shandu/proofs/testing";
+import { type Contract, getBytes, keccak256, toQuantity, Wallet } from "ethers";
 import { type EvmAdapter, evmAdapterModule } from "./adapter.ts";
 import { type AnvilNode, deployContract, startAnvil } from "./testing/mod.ts";
 import { messageFromLog } from "./watch.ts";
@@ -254,10 +258,32 @@ describe("EVM adapter on anvil (prague)", { timeout: 120_000 }, () => {
     const dest = await adapterB.destinationEvidence(laneAB, 0n);
     assert.ok(dest);
     assert.equal(dest.kind, "evm-delivery");
-    assert.equal(dest.txHash, toHex(first.tx.hash));
-    assert.equal(dest.blockNumber, first.tx.blockNumber.toString());
-    assert.equal(dest.messageId, toHex(messageId(m)));
-    assert.equal(dest.success, true);
+    const proven = parseEvmDeliveryEvidence(dest);
+    assert.equal(keccak256(proven.transaction), toHex(first.tx.hash));
+    assert.equal(proven.chainId, BigInt(nodeB.chainId));
+    // It verifies offline, against the bundle's batch, with the inbox pinned; a tampered copy does not.
+    const deliveryVerifier = evmDeliveryEvidenceVerifier({ inboxes: { [B.toString()]: String(inbox.target) } });
+    const ctx = { message: m, messageId: messageId(m), batch: delivery.header };
+    assert.match(
+      deliveryVerifier.verify(dest, ctx),
+      new RegExp(
+        `^nonce 0 executed: delivery proven in block ${toHex(proven.blockHash)} #${first.tx.blockNumber} .* from the pinned inbox`,
+      ),
+    );
+    const flip = (hex: unknown, byte: number) => {
+      const b = fromHex(String(hex));
+      b[byte]! ^= 1;
+      return toHex(b);
+    };
+    const code = (evidence: Evidence, c = ctx) => errorCode(() => deliveryVerifier.verify(evidence, c), EvidenceError);
+    const tampered: [string, Evidence, string][] = [
+      ["header", { ...dest, header: flip(dest.header, 10) }, "HEADER_HASH_MISMATCH"],
+      ["receipt", { ...dest, receipt: flip(dest.receipt, 3) }, "TRIE_VALUE_MISMATCH"],
+      ["logIndex", { ...dest, logIndex: Number(dest.logIndex) + 1 }, "LOG_NOT_FOUND"],
+      ["inbox", { ...dest, inbox: flip(dest.inbox, 19) }, "INBOX_MISMATCH"],
+    ];
+    for (const [what, evidence, expected] of tampered) assert.equal(code(evidence), expected, what);
+    assert.equal(code(dest, { ...ctx, batch: buildBatch([m, { ...m, nonce: 1n }]).header }), "BATCH_MISMATCH");
     assert.equal(await adapterB.destinationEvidence(laneAB, 1n), null);
     await rejects(adapterB.deliveryStatus({ sourceChainId: B, destinationChainId: A }, 0n), "WRONG_LANE");
     await rejects(adapterB.destinationEvidence({ sourceChainId: B, destinationChainId: A }, 0n), "WRONG_LANE");
@@ -282,8 +308,25 @@ describe("EVM adapter on anvil (prague)", { timeout: 120_000 }, () => {
     assert.deepEqual(r2, { tx: null, executed: [], alreadyDelivered: [1n, 2n, 3n] });
     assert.equal(await recorder.getFunction("callCount")(), 3n);
     assert.equal(await refuser.getFunction("received")(), 0n);
+    // The recipient's failure is recorded, the message consumed: its evidence proves a failed execution.
     const refused = await adapterB.destinationEvidence(laneAB, 2n);
-    assert.equal(refused?.success, false, "the recipient's failure is recorded, the message consumed");
+    assert.ok(refused);
+    const verifier = evmDeliveryEvidenceVerifier();
+    const ctx = (n: number) => ({ message: messages[n]!, messageId: messageId(messages[n]!), batch: whole.header });
+    assert.equal(
+      errorCode(() => verifier.verify(refused, ctx(1)), EvidenceError),
+      "DELIVERY_FAILED",
+    );
+    // Nonces 1 and 3 were executed by the later delivery, in one transaction with one BatchDelivered event.
+    const [one, three] = await Promise.all([adapterB.destinationEvidence(laneAB, 1n), adapterB.destinationEvidence(laneAB, 3n)]);
+    assert.deepEqual(one, three);
+    assert.match(verifier.verify(one!, ctx(0)), /^nonce 1 executed/);
+    assert.match(verifier.verify(three!, ctx(2)), /^nonce 3 executed/);
+    assert.equal(
+      errorCode(() => verifier.verify(one!, ctx(1)), EvidenceError),
+      "NOT_DELIVERED_HERE",
+      "nonce 2 was delivered before",
+    );
   });
 
   describe("forged or malformed deliveries are refused and execute nothing", () => {

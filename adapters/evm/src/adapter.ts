@@ -45,7 +45,6 @@ export class EvmAdapter implements ChainAdapter {
     this.#inbox = config.inbox
       ? new InboxClient(rpc, {
           chainId: config.chainId,
-          evmChainId: config.evmChainId,
           inbox: config.inbox,
           logRangeBlocks: config.logRangeBlocks,
           deploymentBlock: config.deploymentBlock,

@@ -1,15 +1,18 @@
 /**
- * The evidence builder against a scripted node: the raw-bytes path (`debug_getRawBlock`,
+ * The evidence builders against a scripted node: the raw-bytes path (`debug_getRawBlock`,
  * `debug_getRawReceipts`, as geth and reth serve them), which anvil lacks, and the checks that refuse a
  * node whose answers do not hash to its own header. The JSON fallback runs against anvil in
  * `evidence.int.test.ts`.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { AdapterError } from "@shandu/adapter-core";
 import {
+  buildBatch,
   concatBytes,
   EvidenceError,
   encodeMessage,
+  evmDeliveryEvidenceVerifier,
   evmReceiptEvidenceVerifier,
   fromHex,
   indexedTrie,
@@ -24,15 +27,20 @@ import {
   uintBytes,
 } from "@shandu/proofs";
 import { AbiCoder, type JsonRpcProvider, keccak256 } from "ethers";
-import { buildReceiptEvidence } from "./evidence.ts";
+import { inboxAbi } from "./abi.ts";
+import { buildDeliveryEvidence, buildReceiptEvidence } from "./evidence.ts";
 
 const OUTBOX = "0x5a1e500000000000000000000000000000000a11";
+const INBOX = "0x1b0c500000000000000000000000000000000b22";
 const u = (v: number | bigint) => uintBytes(BigInt(v));
 const q = (v: number | bigint) => `0x${BigInt(v).toString(16)}`;
 const h32 = (b: number) => toHex(new Uint8Array(32).fill(b));
 const bytes = (hex: string) => fromHex(hex);
 
-/** A Prague block of three transactions; the second (EIP-1559) sent `message` as log 1 of its receipt. */
+/**
+ * A Prague block of three transactions; the second (EIP-1559) sent `message` as log 1 of its receipt, the
+ * third delivered a batch holding it (and nonce 10) to an inbox, executing nonce 9 (block-wide log 2).
+ */
 function chain() {
   const m: Message = {
     version: 1,
@@ -94,7 +102,9 @@ function chain() {
   ];
   const hashes = txs.map((t) => keccak256(t));
   const coder = AbiCoder.defaultAbiCoder();
-  const logs = [
+  const batch = buildBatch([m, { ...m, nonce: 10n }]);
+  const delivered = inboxAbi.encodeEventLog("BatchDelivered", [m.sourceChainId, toHex(batch.header.root), m.nonce, "0x01"]);
+  const logs: { address: string; topics: string[]; data: string }[][] = [
     [],
     [
       { address: "0x0000000000000000000000000000000000000077", topics: [h32(1)], data: "0x" },
@@ -104,8 +114,9 @@ function chain() {
         data: coder.encode(["bytes"], [body]),
       },
     ],
-    [],
+    [{ address: INBOX, ...delivered }],
   ];
+  let blockLogIndex = 0;
   const receiptsJson = txs.map((t, i) => ({
     transactionHash: hashes[i],
     transactionIndex: q(i),
@@ -113,7 +124,7 @@ function chain() {
     status: "0x1",
     cumulativeGasUsed: q(21000 * (i + 1) + (i > 0 ? 40000 : 0)),
     logsBloom: toHex(new Uint8Array(256)),
-    logs: logs[i]!.map((l) => ({ ...l, transactionIndex: q(i) })),
+    logs: logs[i]!.map((l) => ({ ...l, transactionIndex: q(i), logIndex: q(blockLogIndex++) })),
   }));
   const receiptBytes = receiptsJson.map((r) => {
     const list = rlpEncode([
@@ -124,7 +135,7 @@ function chain() {
     ]);
     return r.type === "0x0" ? list : concatBytes(Uint8Array.of(Number(r.type)), list);
   });
-  return { m, txs, hashes, receiptsJson, receiptBytes };
+  return { m, batch, txs, hashes, receiptsJson, receiptBytes };
 }
 
 /** Header JSON (Prague fields) and its RLP, with the given roots. */
@@ -200,7 +211,15 @@ function fakeNode(opts: { debug: boolean; corrupt?: "receipt" | "rawTx" | "heade
     },
   };
   const message: Message = { ...c.m, source: { blockNumber: 42n, txHash: bytes(c.hashes[1]!), logIndex: 1 } };
-  return { provider: provider as unknown as JsonRpcProvider, calls, message, txHash: c.hashes[1]!, blockHash };
+  return {
+    provider: provider as unknown as JsonRpcProvider,
+    calls,
+    message,
+    batch: c.batch,
+    txHash: c.hashes[1]!,
+    hashes: c.hashes,
+    blockHash,
+  };
 }
 
 function trieRootHex(values: Uint8Array[]): string {
@@ -255,5 +274,46 @@ describe("buildReceiptEvidence against a scripted node", () => {
     assert.equal(await failure(build("header")), "HEADER_HASH_MISMATCH");
     assert.equal(await failure(build("rawTx")), "TX_HASH_MISMATCH");
     assert.equal(await failure(build("receipt")), "TRIE_VALUE_MISMATCH");
+  });
+});
+
+describe("buildDeliveryEvidence against a scripted node", () => {
+  const ctxOf = (n: ReturnType<typeof fakeNode>, message: Message) => ({ message, messageId: messageId(message), batch: n.batch.header });
+
+  it("proves the inbox's BatchDelivered log, found by its block-wide index, at its index in the receipt", async () => {
+    for (const debug of [true, false]) {
+      const n = fakeNode({ debug });
+      const evidence = await buildDeliveryEvidence(n.provider, { txHash: n.hashes[2]!, blockLogIndex: 2, inbox: INBOX });
+      assert.equal(evidence.kind, "evm-delivery");
+      assert.equal(evidence.logIndex, 0);
+      assert.equal(evidence.chainId, "31337");
+      const verifier = evmDeliveryEvidenceVerifier({ inboxes: { "2002": INBOX } });
+      assert.match(
+        verifier.verify(evidence, ctxOf(n, n.message)),
+        new RegExp(
+          `^nonce 9 executed: delivery proven in block ${n.blockHash} #42 .*transaction 2 ${n.hashes[2]}, log 0 from the pinned inbox`,
+        ),
+      );
+      const ten = { ...n.message, nonce: 10n };
+      assert.throws(
+        () => verifier.verify(evidence, ctxOf(n, ten)),
+        (e: unknown) => e instanceof EvidenceError && e.code === "NOT_DELIVERED_HERE",
+      );
+    }
+  });
+
+  it("refuses a position that is not the inbox's BatchDelivered: MESSAGE_NOT_FOUND", async () => {
+    const n = fakeNode({ debug: false });
+    const notFound = async (req: Parameters<typeof buildDeliveryEvidence>[1]) => {
+      await assert.rejects(
+        buildDeliveryEvidence(n.provider, req),
+        (e: unknown) => e instanceof AdapterError && e.code === "MESSAGE_NOT_FOUND",
+      );
+    };
+    await notFound({ txHash: n.hashes[2]!, blockLogIndex: 1, inbox: INBOX });
+    await notFound({ txHash: n.hashes[2]!, blockLogIndex: 2, inbox: OUTBOX });
+    await notFound({ txHash: n.hashes[1]!, blockLogIndex: 0, inbox: "0x0000000000000000000000000000000000000077" });
+    await notFound({ txHash: h32(0x99), blockLogIndex: 2, inbox: INBOX });
+    assert.equal(n.calls.get("eth_getBlockByHash"), undefined, "nothing but the receipt is fetched for a wrong position");
   });
 });

@@ -1,7 +1,9 @@
 /**
- * Building `"evm-receipt"` source evidence (docs/protocol.md §8.4.1) from a node's JSON-RPC answers: the
- * block header, the transaction and its receipt, with Merkle-Patricia proofs under the header's
- * `transactionsRoot` and `receiptsRoot`.
+ * Building the EVM evidence kinds from a node's JSON-RPC answers: `"evm-receipt"` source evidence
+ * (docs/protocol.md §8.4.1) for an outbox's `MessageSent` log and `"evm-delivery"` destination evidence
+ * (§8.4.2) for an inbox's `BatchDelivered` log. Both carry the block header, the transaction and its
+ * receipt, with Merkle-Patricia proofs under the header's `transactionsRoot` and `receiptsRoot`; that
+ * part is built once here (`inclusionProof`).
  *
  * No common RPC method returns trie proofs for transactions or receipts, so the builder fetches the
  * whole block's transactions and receipts, rebuilds both tries (`@shandu/proofs` `indexedTrie`) and
@@ -17,13 +19,17 @@
  * Trust: the node is not trusted for the result. Everything re-encoded is checked against what it must
  * hash to — the header against the block hash, each raw transaction against its hash, both rebuilt tries
  * against the header's roots — so the evidence either verifies or is not returned. Whether the block is
- * canonical and final is the caller's concern (see `sourceEvidence`).
+ * canonical and final is the caller's concern (see `sourceEvidence`; destination evidence is built for
+ * whatever block the node has the delivery in).
  */
 import { AdapterError } from "@shandu/adapter-core";
 import {
+  BATCH_DELIVERED_TOPIC,
   bytesEqual,
   type Evidence,
   EvidenceError,
+  type EvmInclusionProof,
+  evmDeliveryEvidence,
   evmReceiptEvidence,
   fromHex,
   indexedTrie,
@@ -45,6 +51,17 @@ export interface ReceiptEvidenceRequest {
   logIndexInReceipt: number;
   /** Address of the outbox contract (`0x` hex). */
   outbox: string;
+  /** Abandons the work between requests (`CANCELLED`). */
+  signal?: AbortSignal;
+}
+
+export interface DeliveryEvidenceRequest {
+  /** Hash of the transaction that delivered the batch (`0x` hex, 32 bytes). */
+  txHash: string;
+  /** Block-wide index of the `BatchDelivered` log, as `eth_getLogs` reports it; the evidence records its index in the receipt. */
+  blockLogIndex: number;
+  /** Address of the inbox contract (`0x` hex). */
+  inbox: string;
   /** Abandons the work between requests (`CANCELLED`). */
   signal?: AbortSignal;
 }
@@ -92,28 +109,74 @@ const missingMethods = new WeakMap<JsonRpcProvider, Set<string>>();
  * or receipt type this builder cannot re-encode). Transport errors of the provider pass through unchanged.
  */
 export async function buildReceiptEvidence(provider: JsonRpcProvider, req: ReceiptEvidenceRequest): Promise<Evidence> {
+  const notFound = (why: string) =>
+    new AdapterError("MESSAGE_NOT_FOUND", `no outbox message at that position: ${why}`, {
+      facts: { txHash: req.txHash, logIndex: req.logIndexInReceipt },
+    });
+  const inclusion = await inclusionProof(provider, req.txHash, req.signal, notFound, (logs) => {
+    const log = logs[req.logIndexInReceipt];
+    if (!log) throw notFound("the receipt has no log at that index");
+    if (String(log.address).toLowerCase() !== req.outbox.toLowerCase()) throw notFound("the log is not from the outbox");
+    if (topic0(log) !== toHex(MESSAGE_SENT_TOPIC)) throw notFound("the log is not a MessageSent");
+  });
+  return evmReceiptEvidence({ ...inclusion, outbox: fromHex(req.outbox, 20, "outbox") });
+}
+
+/**
+ * Builds the evidence that the inbox emitted the `BatchDelivered` log with block-wide index
+ * `blockLogIndex` in transaction `txHash`. It does not look at the log's outcomes: whether the delivery
+ * executed a given nonce is for the verifier to check against a bundle.
+ *
+ * Throws `AdapterError` `MESSAGE_NOT_FOUND` when the node has no receipt for the transaction, or the
+ * receipt has no such log, or it is not a `BatchDelivered` from `inbox`; otherwise as
+ * {@link buildReceiptEvidence}.
+ */
+export async function buildDeliveryEvidence(provider: JsonRpcProvider, req: DeliveryEvidenceRequest): Promise<Evidence> {
+  const notFound = (why: string) =>
+    new AdapterError("MESSAGE_NOT_FOUND", `no inbox delivery at that position: ${why}`, {
+      facts: { txHash: req.txHash, blockLogIndex: req.blockLogIndex },
+    });
+  let logIndex = -1;
+  const inclusion = await inclusionProof(provider, req.txHash, req.signal, notFound, (logs) => {
+    logIndex = logs.findIndex((l) => Number(BigInt(String(l.logIndex))) === req.blockLogIndex);
+    const log = logs[logIndex];
+    if (!log) throw notFound("the receipt has no log with that index");
+    if (String(log.address).toLowerCase() !== req.inbox.toLowerCase()) throw notFound("the log is not from the inbox");
+    if (topic0(log) !== toHex(BATCH_DELIVERED_TOPIC)) throw notFound("the log is not a BatchDelivered");
+  });
+  return evmDeliveryEvidence({ ...inclusion, logIndex, inbox: fromHex(req.inbox, 20, "inbox") });
+}
+
+function topic0(log: Json): string {
+  return String((log.topics as string[] | undefined)?.[0]).toLowerCase();
+}
+
+/**
+ * The transaction `txHash` and its receipt proven in their block: fetches the receipt, lets `checkLogs`
+ * refuse it by its logs (before anything else is fetched), then fetches the block, rebuilds both tries
+ * and checks them against the header's roots (see the module comment).
+ */
+async function inclusionProof(
+  provider: JsonRpcProvider,
+  txHash: string,
+  signal: AbortSignal | undefined,
+  notFound: (why: string) => AdapterError,
+  checkLogs: (logs: Json[]) => void,
+): Promise<EvmInclusionProof> {
   const send = async <T>(method: string, params: unknown[]): Promise<T> => {
-    if (req.signal?.aborted) throw new AdapterError("CANCELLED", `${method}: cancelled`, { cause: req.signal.reason });
+    if (signal?.aborted) throw new AdapterError("CANCELLED", `${method}: cancelled`, { cause: signal.reason });
     return (await provider.send(method, params)) as T;
   };
-  const facts = { txHash: req.txHash, logIndex: req.logIndexInReceipt };
-  const notFound = (why: string) => new AdapterError("MESSAGE_NOT_FOUND", `no outbox message at that position: ${why}`, { facts });
-
-  const receipt = await send<Json | null>("eth_getTransactionReceipt", [req.txHash]);
+  const receipt = await send<Json | null>("eth_getTransactionReceipt", [txHash]);
   if (!receipt) throw notFound("the node has no receipt for the transaction");
-  const log = (receipt.logs as Json[] | undefined)?.[req.logIndexInReceipt];
-  if (!log) throw notFound("the receipt has no log at that index");
-  if (String(log.address).toLowerCase() !== req.outbox.toLowerCase()) throw notFound("the log is not from the outbox");
-  if (String((log.topics as string[] | undefined)?.[0]).toLowerCase() !== toHex(MESSAGE_SENT_TOPIC)) {
-    throw notFound("the log is not a MessageSent");
-  }
+  checkLogs((receipt.logs as Json[] | undefined) ?? []);
   const blockHash = String(receipt.blockHash);
   const transactionIndex = Number(BigInt(String(receipt.transactionIndex)));
 
   const block = await send<Json | null>("eth_getBlockByHash", [blockHash, false]);
   if (!block) throw notFound("the node no longer has the transaction's block");
   const txHashes = (block.transactions as string[]).map((h) => String(h));
-  if (txHashes[transactionIndex]?.toLowerCase() !== req.txHash.toLowerCase()) {
+  if (txHashes[transactionIndex]?.toLowerCase() !== txHash.toLowerCase()) {
     throw notFound("the transaction is not at its receipt's position in the block (reorganised?)");
   }
   const [{ header, transactions }, receipts, chainId] = await Promise.all([
@@ -137,7 +200,7 @@ export async function buildReceiptEvidence(provider: JsonRpcProvider, req: Recei
     }
   }
   const key = indexKey(transactionIndex);
-  return evmReceiptEvidence({
+  return {
     chainId: BigInt(chainId),
     blockHash: fromHex(blockHash, 32, "blockHash"),
     header,
@@ -146,8 +209,7 @@ export async function buildReceiptEvidence(provider: JsonRpcProvider, req: Recei
     transactionProof: txTrie.prove(key),
     receipt: receipts[transactionIndex]!,
     receiptProof: receiptTrie.prove(key),
-    outbox: fromHex(req.outbox, 20, "outbox"),
-  });
+  };
 }
 
 type Send = <T>(method: string, params: unknown[]) => Promise<T>;

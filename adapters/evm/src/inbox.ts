@@ -1,16 +1,16 @@
 /**
  * Reading the inbox: its trusted genesis, its committee registry, which (lane, nonce) it executed, which
- * lanes are paused, and the `MessageDelivered` log that proves an execution.
+ * lanes are paused, and the `BatchDelivered` log that proves an execution.
  */
 import { AdapterError, type DeliveryStatus } from "@shandu/adapter-core";
-import { type ChainId, type Evidence, fromHex } from "@shandu/proofs";
+import { type ChainId, deliveryOutcome, type Evidence, fromHex } from "@shandu/proofs";
 import { type Log, toBeHex, zeroPadValue } from "ethers";
-import { inboxAbi, MESSAGE_DELIVERED_TOPIC } from "./abi.ts";
+import { BATCH_DELIVERED_TOPIC, inboxAbi } from "./abi.ts";
+import { buildDeliveryEvidence } from "./evidence.ts";
 import type { EvmRpc } from "./rpc.ts";
 
 export interface InboxOptions {
   chainId: ChainId;
-  evmChainId: bigint;
   inbox: string;
   logRangeBlocks: number;
   deploymentBlock: bigint;
@@ -84,21 +84,22 @@ export class InboxClient {
   }
 
   /**
-   * The latest `MessageDelivered` log for (lane from `sourceChainId`, nonce), searched backwards from
-   * the head in ranges of `logRangeBlocks` down to `deploymentBlock`, or `null`.
+   * The `BatchDelivered` log of the lane from `sourceChainId` whose outcome for `nonce` is 1 (executed) or
+   * 3 (executed, recipient failed), searched backwards from the head in ranges of `logRangeBlocks` down
+   * to `deploymentBlock`, or `null`. A nonce is executed once, so at most one log matches (unless a
+   * reorganisation moved it; then the latest is taken).
    */
   async deliveredLog(sourceChainId: ChainId, nonce: bigint): Promise<Log | null> {
     const head = BigInt(await this.#rpc.request("head block number", (p) => p.getBlockNumber()));
-    const topics = [MESSAGE_DELIVERED_TOPIC, topicOf(sourceChainId), topicOf(nonce)];
+    const topics = [BATCH_DELIVERED_TOPIC, topicOf(sourceChainId)];
     const step = BigInt(this.#opts.logRangeBlocks);
     for (let to = head; to >= this.#opts.deploymentBlock; to -= step) {
       const from = to - step + 1n > this.#opts.deploymentBlock ? to - step + 1n : this.#opts.deploymentBlock;
-      const logs = await this.#rpc.request(`MessageDelivered logs of blocks ${from}..${to}`, (p) =>
+      const logs = await this.#rpc.request(`BatchDelivered logs of blocks ${from}..${to}`, (p) =>
         p.getLogs({ address: this.address, topics, fromBlock: from, toBlock: to }),
       );
-      const live = logs.filter((l) => !l.removed);
-      const last = live[live.length - 1];
-      if (last) return last;
+      const found = logs.findLast((l) => !l.removed && executes(l, nonce));
+      if (found) return found;
       if (from === this.#opts.deploymentBlock) break;
     }
     return null;
@@ -106,35 +107,31 @@ export class InboxClient {
 
   /**
    * Evidence of kind `evm-delivery` that (lane from `sourceChainId`, nonce) was executed here: the
-   * transaction, its block and the `MessageDelivered` log (whose `success` says whether the recipient
-   * accepted it), or `null` when the inbox has not executed it. Throws `MESSAGE_NOT_FOUND` when the
-   * inbox says it executed the message but its log is not found (logs pruned, or `deploymentBlock` set
-   * too high).
+   * delivering transaction and its receipt proven in their block, and the index of its `BatchDelivered`
+   * log (see `@shandu/proofs` `evmDeliveryEvidenceVerifier`); `null` when the inbox has not executed it.
+   * A message whose recipient failed gets evidence too, which its verifier fails with `DELIVERY_FAILED`.
+   * Throws `MESSAGE_NOT_FOUND` when the inbox says it executed the message but its log is not found (logs
+   * pruned, or `deploymentBlock` set too high), and the builder's errors (see `buildDeliveryEvidence`).
    */
   async evidence(sourceChainId: ChainId, nonce: bigint): Promise<Evidence | null> {
     if (!(await this.isDelivered(sourceChainId, nonce))) return null;
     const log = await this.deliveredLog(sourceChainId, nonce);
     if (!log) {
-      throw new AdapterError("MESSAGE_NOT_FOUND", "the inbox executed the message but its MessageDelivered log was not found", {
-        facts: { sourceChainId, nonce, inbox: this.address, deploymentBlock: this.#opts.deploymentBlock },
+      throw new AdapterError("MESSAGE_NOT_FOUND", "the inbox executed the message but its BatchDelivered log was not found", {
+        facts: { chainId: this.#opts.chainId, sourceChainId, nonce, inbox: this.address, deploymentBlock: this.#opts.deploymentBlock },
       });
     }
-    const parsed = inboxAbi.parseLog({ topics: [...log.topics], data: log.data })!;
-    return {
-      kind: "evm-delivery",
-      chainId: this.#opts.chainId.toString(),
-      evmChainId: this.#opts.evmChainId.toString(),
-      inbox: this.address,
-      sourceChainId: sourceChainId.toString(),
-      nonce: nonce.toString(),
-      messageId: parsed.args.getValue("messageId") as string,
-      success: parsed.args.getValue("success") as boolean,
-      txHash: log.transactionHash,
-      blockNumber: log.blockNumber.toString(),
-      blockHash: log.blockHash,
-      transactionIndex: log.transactionIndex,
-      logIndex: log.index,
-      log: { address: log.address, topics: [...log.topics], data: log.data },
-    };
+    // The builder lets transport errors through; the request wrapper repeats and maps them.
+    return this.#rpc.request(`delivery evidence for ${log.transactionHash}`, (p) =>
+      buildDeliveryEvidence(p, { txHash: log.transactionHash, blockLogIndex: log.index, inbox: this.address }),
+    );
   }
+}
+
+/** Whether a `BatchDelivered` log says its delivery executed `nonce` (outcome 1 or 3). */
+function executes(log: Log, nonce: bigint): boolean {
+  const parsed = inboxAbi.parseLog({ topics: [...log.topics], data: log.data });
+  if (!parsed) return false;
+  const outcome = deliveryOutcome(parsed.args.getValue("fromNonce") as bigint, fromHex(parsed.args.getValue("outcomes") as string), nonce);
+  return outcome === 1 || outcome === 3;
 }

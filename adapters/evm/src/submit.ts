@@ -11,12 +11,22 @@
  *    delivered before, as the in-memory inbox does (unlike it, a paused lane is reported only when the
  *    delivery would execute an app message on it: the inbox lets governance, which resumes lanes, through);
  * 4. when every message was delivered before, nothing is sent; otherwise the transaction is sent with
- *    gas limit = estimate × margin, and its `MessageDelivered` events say what it executed.
+ *    gas limit = estimate × margin, and the outcomes in its `BatchDelivered` event say what it executed
+ *    (a message whose recipient failed counts as executed: it is consumed, and retryable on chain).
  */
 import { AdapterError, type Delivery, type DeliveryReceipt, deliveryRejected } from "@shandu/adapter-core";
-import { bytesEqual, type ChainId, committeeSetHash, fromHex, type RotationRecord, ShanduError, toHex } from "@shandu/proofs";
+import {
+  bytesEqual,
+  type ChainId,
+  committeeSetHash,
+  deliveryOutcome,
+  fromHex,
+  type RotationRecord,
+  ShanduError,
+  toHex,
+} from "@shandu/proofs";
 import type { TransactionReceipt } from "ethers";
-import { inboxAbi, MESSAGE_DELIVERED_TOPIC } from "./abi.ts";
+import { BATCH_DELIVERED_TOPIC, inboxAbi } from "./abi.ts";
 import { deliverCalldata, rotateCalldata } from "./encode.ts";
 import { classifyRpcError, rejectionFromRevert, toAdapterError } from "./errors.ts";
 import type { InboxClient } from "./inbox.ts";
@@ -105,13 +115,23 @@ async function registerRotations(ctx: SubmitContext, rotations: readonly Rotatio
   }
 }
 
-/** Nonces of the lane from `sourceChainId` that `receipt` shows the inbox executed, in log order. */
+/**
+ * Nonces of the lane from `sourceChainId` that `receipt` shows the inbox executed, in increasing order
+ * within each `BatchDelivered` event (outcome 1 or 3: executions whose recipient failed included), events
+ * in log order. Logs of other contracts, events and lanes are ignored.
+ */
 export function executedNonces(receipt: Pick<TransactionReceipt, "logs">, inbox: string, sourceChainId: ChainId): bigint[] {
   const out: bigint[] = [];
   for (const log of receipt.logs) {
-    if (log.address.toLowerCase() !== inbox.toLowerCase() || log.topics[0] !== MESSAGE_DELIVERED_TOPIC) continue;
+    if (log.address.toLowerCase() !== inbox.toLowerCase() || log.topics[0] !== BATCH_DELIVERED_TOPIC) continue;
     const parsed = inboxAbi.parseLog({ topics: [...log.topics], data: log.data });
-    if (parsed && (parsed.args.getValue("sourceChainId") as bigint) === sourceChainId) out.push(parsed.args.getValue("nonce") as bigint);
+    if (!parsed || (parsed.args.getValue("sourceChainId") as bigint) !== sourceChainId) continue;
+    const fromNonce = parsed.args.getValue("fromNonce") as bigint;
+    const outcomes = fromHex(parsed.args.getValue("outcomes") as string);
+    for (let nonce = fromNonce; nonce < fromNonce + BigInt(outcomes.length) * 4n; nonce++) {
+      const outcome = deliveryOutcome(fromNonce, outcomes, nonce);
+      if (outcome === 1 || outcome === 3) out.push(nonce);
+    }
   }
   return out;
 }

@@ -221,7 +221,7 @@ describe("shandu verify", () => {
     assert.equal(lenient.code, 0);
     assert.match(
       stepLine(lenient.stdout, fx.withEvidence, "source-evidence"),
-      /– source-evidence\s+not checked: no verifier for evidence kind "evm-receipt"/,
+      /– source-evidence\s+not checked: no verifier for evidence kind "fabric-endorsement"/,
     );
     const strict = await runShandu(["verify", "--strict", "--genesis", fx.genesis, fx.withEvidence]);
     assert.equal(strict.code, 1);
@@ -230,6 +230,19 @@ describe("shandu verify", () => {
     // An earlier failure stays the news: evidence after it stays "not checked".
     const broken = await runShandu(["verify", "--strict", "--genesis", fx.genesis, fx.forgedSignature]);
     assert.match(stepLine(broken.stdout, fx.forgedSignature, "source-evidence"), /– source-evidence\s+not checked: an earlier step failed/);
+  });
+
+  test("EVM receipt and delivery evidence is checked by default", async () => {
+    const r = await runShandu(["verify", "--genesis", fx.genesis, fx.withEvmEvidence]);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(
+      stepLine(r.stdout, fx.withEvmEvidence, "source-evidence"),
+      /✗ source-evidence\s+EVIDENCE_MALFORMED: evm-receipt evidence is malformed/,
+    );
+    assert.match(
+      stepLine(r.stdout, fx.withEvmEvidence, "destination-evidence"),
+      /✓ destination-evidence\s+nonce 10 executed: delivery proven in block 0x[0-9a-f]{64} #99 \(header hash; compare with EVM chain 31338\), .*from inbox 0x(b2){20} \(not pinned for chain 2002/,
+    );
   });
 
   test("the genesis may be wrapped as a shandu.committee document; --backend noble gives the same verdict", async () => {

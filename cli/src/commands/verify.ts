@@ -1,7 +1,9 @@
 /**
  * `shandu verify`: checks proof bundles offline, with nothing but the bundles and a genesis committee
  * the user trusts. One {@link BundleVerifier} serves the whole run, so bundles of the same batch share
- * one committee-chain walk and one pairing check.
+ * one committee-chain walk and one pairing check. The evidence verifiers of `@shandu/proofs` are
+ * registered (EVM receipts at the source, EVM deliveries at the destination), without pinned contract
+ * addresses: a passing step names the address for the reader to compare with the deployment.
  */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -9,6 +11,9 @@ import {
   type Bls,
   BlsError,
   BundleVerifier,
+  type EvidenceVerifier,
+  evmDeliveryEvidenceVerifier,
+  evmReceiptEvidenceVerifier,
   loadBls,
   type RotationRecord,
   rotationFromJson,
@@ -31,8 +36,9 @@ const USAGE = `Usage: shandu verify <bundle.json|bundle.bin|dir>... [flags]
 
 Checks Shandu proof bundles offline against a genesis committee you trust: the committee chain from
 that genesis, the message id, the batch inclusion proof, the BLS attestation, and the evidence and
-regulator envelope where present. Directories contribute their *.json and *.bin files (not recursively;
-genesis.json is never taken as a bundle).
+regulator envelope where present. Evidence checked: evm-receipt (source) and evm-delivery
+(destination); other kinds are reported "not checked". Directories contribute their *.json and *.bin
+files (not recursively; genesis.json is never taken as a bundle).
 
 Flags:
   --genesis <committee.json>  the trust anchor: the genesis committee, as written by committeeToJson,
@@ -184,6 +190,11 @@ async function knownRotationsFor(path: string, ctx: CommandContext, anchor: Trus
   return rotations;
 }
 
+/** Chain evidence kinds the CLI checks; anything else is reported "not checked" (and fails `--strict`). */
+function defaultEvidenceVerifiers(): EvidenceVerifier[] {
+  return [evmReceiptEvidenceVerifier(), evmDeliveryEvidenceVerifier()];
+}
+
 /** Reads a file, giving the error instead of throwing so an unreadable file becomes a failed report. */
 function readBytes(path: string): Promise<FileBytes> {
   return readFile(path).then(
@@ -198,7 +209,13 @@ async function run(argv: readonly string[], ctx: CommandContext): Promise<number
   const bls = await blsFor(flags.backend);
   const anchor = await trustAnchorFor(flags, genesisBeside, ctx, bls);
   const knownRotations = flags.rotations === undefined ? undefined : await knownRotationsFor(flags.rotations, ctx, anchor, bls);
-  const verifier = new BundleVerifier({ trustedGenesis: anchor.committee, bls, nowSeconds: flags.nowSeconds, knownRotations });
+  const verifier = new BundleVerifier({
+    trustedGenesis: anchor.committee,
+    bls,
+    nowSeconds: flags.nowSeconds,
+    knownRotations,
+    evidenceVerifiers: defaultEvidenceVerifiers(),
+  });
 
   const compact = files.length > COMPACT_THRESHOLD && !flags.verbose;
   const progress = files.length > COMPACT_THRESHOLD && ctx.stderr.isTTY ? new ProgressBar(ctx.stderr, files.length, "verifying") : null;

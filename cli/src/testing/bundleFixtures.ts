@@ -5,19 +5,23 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
+  BATCH_DELIVERED_TOPIC,
   type Bls,
   buildBatch,
   bundleFor,
   bundleToJson,
   committeeToJson,
+  concatBytes,
+  type Evidence,
   encodeBundleBinary,
+  evmDeliveryEvidence,
   type Json,
   type Message,
   MessageKind,
   type ProofBundle,
   rotationToJson,
 } from "@shandu/proofs";
-import { attestBatch, pilotCommittee, rotate } from "@shandu/proofs/testing";
+import { attestBatch, evmBlock, evmReceipt, evmTransaction, evmWord, pilotCommittee, rotate } from "@shandu/proofs/testing";
 
 /** Seconds at which the rotated committee of {@link writeBundleFixtures} takes over. */
 export const ROTATION_ACTIVATES_AT = 1_000n;
@@ -47,6 +51,24 @@ export interface BundleFixtures {
   rotated: string;
   /** Valid, with source evidence of a kind the CLI has no verifier for. */
   withEvidence: string;
+  /**
+   * Valid, with EVM evidence: malformed `evm-receipt` source evidence (fails "source-evidence") and
+   * `evm-delivery` destination evidence of a made-up block in which the inbox executed the message (passes).
+   * Outside the bundle directory.
+   */
+  withEvmEvidence: string;
+}
+
+/**
+ * `"evm-delivery"` evidence of a made-up EVM block (chain 31338) whose only transaction delivered the
+ * batch with `root` and `fromNonce`, executing every nonce in `outcomes` (two bits each, 1 = executed).
+ */
+function deliveryEvidence(root: Uint8Array, fromNonce: bigint, outcomes: number): Evidence {
+  const inbox = new Uint8Array(20).fill(0xb2);
+  const data = concatBytes(evmWord(fromNonce), evmWord(64n), evmWord(1n), Uint8Array.of(outcomes), new Uint8Array(31));
+  const receipt = evmReceipt(2, [[inbox, [BATCH_DELIVERED_TOPIC, evmWord(1001n), root], data]]);
+  const block = evmBlock([evmTransaction(2, 0, 31338n)], [receipt], 99n);
+  return evmDeliveryEvidence({ ...block.inclusion(0, 31338n), logIndex: 0, inbox });
 }
 
 const encoder = new TextEncoder();
@@ -140,7 +162,15 @@ export async function writeBundleFixtures(bls: Bls, root: string): Promise<Bundl
     ]),
     withEvidence: await writeJson(
       join(dir, "with-evidence.json"),
-      bundleToJson({ ...bundleFor(batch, 0, attestation, committees), sourceEvidence: { kind: "evm-receipt", receipt: "0x00" } }),
+      bundleToJson({ ...bundleFor(batch, 0, attestation, committees), sourceEvidence: { kind: "fabric-endorsement", block: "0x00" } }),
+    ),
+    withEvmEvidence: await writeJson(
+      join(root, "with-evm-evidence.json"),
+      bundleToJson({
+        ...bundleFor(batch, 0, attestation, committees),
+        sourceEvidence: { kind: "evm-receipt", receipt: "0x00" },
+        destinationEvidence: deliveryEvidence(batch.header.root, 10n, 0b010101),
+      }),
     ),
   };
 }

@@ -8,7 +8,7 @@ import { BundleVerifier, type EvidenceContext } from "../bundle/verify.ts";
 import { concatBytes, fromHex, toHex } from "../bytes.ts";
 import { EvidenceError } from "../errors.ts";
 import { encodeMessage, type Message, MessageKind, messageId } from "../message.ts";
-import { attestBatch, errorCode, pilotCommittee } from "../testing/mod.ts";
+import { attestBatch, errorCode, evmHeader, evmReceipt, evmTransaction, evmWord, pilotCommittee } from "../testing/mod.ts";
 import {
   EVM_RECEIPT_EVIDENCE_KIND,
   evmReceiptEvidence,
@@ -24,11 +24,7 @@ const EVM_CHAIN = 31337n;
 const u = (v: number | bigint) => uintBytes(BigInt(v));
 const fill = (n: number, b: number) => new Uint8Array(n).fill(b);
 
-function word(v: bigint): Uint8Array {
-  const w = new Uint8Array(32);
-  new DataView(w.buffer).setBigUint64(24, v);
-  return w;
-}
+const word = evmWord;
 
 /** `abi.encode(bytes)`: offset, length, zero-padded data. */
 function abiBytes(b: Uint8Array): Uint8Array {
@@ -43,49 +39,9 @@ const messageSent = (m: Message, outbox = OUTBOX): RlpItem => [
 ];
 const otherLog: RlpItem = [fill(20, 7), [fill(32, 1)], fill(5, 2)];
 
-/** A transaction's consensus encoding: only the chain id is read; the other fields are placeholders. */
-function tx(type: number, nonce: number, chainId = EVM_CHAIN): Uint8Array {
-  if (type === 0)
-    return rlpEncode([u(nonce), u(1e9), u(21000), fill(20, 9), u(0), new Uint8Array(0), u(chainId * 2n + 35n), fill(32, 3), fill(32, 4)]);
-  return concatBytes(
-    Uint8Array.of(type),
-    rlpEncode([u(chainId), u(nonce), u(1), u(1e9), u(21000), fill(20, 9), u(0), new Uint8Array(0), [], u(1), fill(32, 3), fill(32, 4)]),
-  );
-}
-
-function receipt(type: number, logs: RlpItem[], status = 1, gas = 50_000): Uint8Array {
-  const list = rlpEncode([u(status), u(gas), fill(256, 0), logs]);
-  return type === 0 ? list : concatBytes(Uint8Array.of(type), list);
-}
-
-/** Header fields of the given count (15 = Frontier … 21 = Prague, 22 = a future fork's extra field). */
-function header(txRoot: Uint8Array, receiptsRoot: Uint8Array, number: bigint, fields = 21): Uint8Array {
-  const all: RlpItem[] = [
-    fill(32, 0x11),
-    fill(32, 0x12),
-    fill(20, 0x13),
-    fill(32, 0x14),
-    txRoot,
-    receiptsRoot,
-    fill(256, 0),
-    u(0),
-    u(number),
-    u(30_000_000),
-    u(1_000_000),
-    u(1_760_000_000),
-    new Uint8Array(0),
-    fill(32, 0x15),
-    fill(8, 0),
-    u(7),
-    fill(32, 0x16),
-    u(0),
-    u(0),
-    fill(32, 0x17),
-    fill(32, 0x18),
-    fill(32, 0x19),
-  ];
-  return rlpEncode(all.slice(0, fields));
-}
+const tx = (type: number, nonce: number, chainId = EVM_CHAIN) => evmTransaction(type, nonce, chainId);
+const receipt = evmReceipt;
+const header = evmHeader;
 
 const baseMessage = (nonce: bigint, payload = Uint8Array.of(1, 2, 3)): Message => ({
   version: 1,

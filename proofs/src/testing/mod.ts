@@ -121,3 +121,5 @@ export function errorCode(f: () => unknown, type: abstract new (...args: never[]
   }
   throw new Error(`expected ${type.name}, but nothing was thrown`);
 }
+
+export { evmBlock, evmHeader, evmReceipt, evmTransaction, evmTypeOf, evmWord, type TestEvmBlock } from "./evmBlock.ts";
