@@ -17,7 +17,7 @@ import { createAdapter, startCursor, type WatchItem } from "@shandu/adapter-core
 import { type EvmAdapter, evmAdapterModule } from "@shandu/adapter-evm";
 import { type AnvilNode, deployContract, startAnvil } from "@shandu/adapter-evm/testing";
 import { codeFromBytes32, committeeInput } from "@shandu/deploy";
-import { type Bls, buildBatch, bundleFor, bundleToJson, committeeToJson, loadBls, toHex } from "@shandu/proofs";
+import { type Bls, buildBatch, bundleFor, bundleToJson, committeeToJson, loadBls } from "@shandu/proofs";
 import { attestBatch, pilotCommittee, type TestCommittee } from "@shandu/proofs/testing";
 import { type Contract, getBytes, Interface, toQuantity } from "ethers";
 
@@ -146,7 +146,6 @@ describe("EVM end to end: outbox → attestation → inbox → proof bundle → 
     await writeFile(join(dir, "tampered.json"), JSON.stringify(tampered));
     const bad = verifyCli([join(dir, "tampered.json"), "--genesis", join(dir, "genesis.json"), "--strict"]);
     assert.equal(bad.status, 1, bad.stdout + bad.stderr);
-    void toHex;
   });
 
   test("on a chain without EIP-2537 (Cancun) the inbox cannot be deployed: BLS_PRECOMPILE_MISSING", async () => {
