@@ -25,16 +25,18 @@
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import type { Evidence } from "../bundle/bundle.ts";
 import type { EvidenceContext, EvidenceVerifier } from "../bundle/verify.ts";
-import { ByteWriter, bytesEqual, fromHex, toHex, utf8 } from "../bytes.ts";
+import { ByteWriter, bytesEqual, toHex, utf8 } from "../bytes.ts";
 import { EvidenceError } from "../errors.ts";
 import { hex } from "../json.ts";
 import { encodeMessage } from "../message.ts";
 import {
   abiBytesAt,
+  checkPinnedAddress,
   type EvmInclusionProof,
   evmInclusionToJson,
   logParts,
   parseEvmEvidence,
+  pinnedAddresses,
   uint64Word,
   verifyEvmInclusion,
 } from "./evmInclusion.ts";
@@ -104,8 +106,7 @@ export interface EvmReceiptVerifierOptions {
  * constructor throws `CodecError` for an outbox in `opts` that is not 20-byte hex.
  */
 export function evmReceiptEvidenceVerifier(opts: EvmReceiptVerifierOptions = {}): EvidenceVerifier {
-  const pinned = new Map<string, Uint8Array>();
-  for (const [chain, address] of Object.entries(opts.outboxes ?? {})) pinned.set(chain, fromHex(address, 20, `outboxes[${chain}]`));
+  const pinned = pinnedAddresses(opts.outboxes, "outboxes");
   return {
     kind: EVM_RECEIPT_EVIDENCE_KIND,
     verify: (evidence, ctx) => verifyEvmReceipt(parseEvmReceiptEvidence(evidence), ctx, pinned),
@@ -114,13 +115,7 @@ export function evmReceiptEvidenceVerifier(opts: EvmReceiptVerifierOptions = {})
 
 function verifyEvmReceipt(ev: EvmReceiptProof, ctx: EvidenceContext, pinned: ReadonlyMap<string, Uint8Array>): string {
   const m = ctx.message;
-  const sourceChain = m.sourceChainId.toString();
-  const pin = pinned.get(sourceChain);
-  if (pin && !bytesEqual(pin, ev.outbox)) {
-    throw new EvidenceError("OUTBOX_MISMATCH", "the evidence names another outbox than the one pinned for the source chain", {
-      facts: { sourceChainId: sourceChain, pinned: toHex(pin), evidence: toHex(ev.outbox) },
-    });
-  }
+  checkPinnedAddress(pinned, m.sourceChainId, ev.outbox, "OUTBOX_MISMATCH", "outbox", "source");
 
   const { blockNumber: number, txHash, logs } = verifyEvmInclusion(ev, { blockNumber: m.source.blockNumber, txHash: m.source.txHash });
   const logIndex = m.source.logIndex;
@@ -142,9 +137,9 @@ function verifyEvmReceipt(ev: EvmReceiptProof, ctx: EvidenceContext, pinned: Rea
   }
 
   const onChain = ev.chainId === undefined ? "the chain" : `EVM chain ${ev.chainId}`;
-  const outbox = pin
+  const outbox = pinned.has(m.sourceChainId.toString())
     ? `the pinned outbox ${toHex(ev.outbox)}`
-    : `outbox ${toHex(ev.outbox)} (not pinned for chain ${sourceChain}: compare with the deployment)`;
+    : `outbox ${toHex(ev.outbox)} (not pinned for chain ${m.sourceChainId}: compare with the deployment)`;
   return `receipt proven in block ${toHex(ev.blockHash)} #${number} (header hash; compare with ${onChain}), transaction ${ev.transactionIndex}, log ${logIndex} from ${outbox}`;
 }
 

@@ -35,15 +35,17 @@
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import type { Evidence } from "../bundle/bundle.ts";
 import type { EvidenceContext, EvidenceVerifier } from "../bundle/verify.ts";
-import { bytesEqual, fromHex, toHex, utf8 } from "../bytes.ts";
+import { bytesEqual, toHex, utf8 } from "../bytes.ts";
 import { EvidenceError } from "../errors.ts";
 import { hex, int } from "../json.ts";
 import {
   abiBytesAt,
+  checkPinnedAddress,
   type EvmInclusionProof,
   evmInclusionToJson,
   logParts,
   parseEvmEvidence,
+  pinnedAddresses,
   uint64Word,
   verifyEvmInclusion,
 } from "./evmInclusion.ts";
@@ -136,8 +138,7 @@ export interface EvmDeliveryVerifierOptions {
  * constructor throws `CodecError` for an inbox in `opts` that is not 20-byte hex.
  */
 export function evmDeliveryEvidenceVerifier(opts: EvmDeliveryVerifierOptions = {}): EvidenceVerifier {
-  const pinned = new Map<string, Uint8Array>();
-  for (const [chain, address] of Object.entries(opts.inboxes ?? {})) pinned.set(chain, fromHex(address, 20, `inboxes[${chain}]`));
+  const pinned = pinnedAddresses(opts.inboxes, "inboxes");
   return {
     kind: EVM_DELIVERY_EVIDENCE_KIND,
     verify: (evidence, ctx) => verifyEvmDelivery(parseEvmDeliveryEvidence(evidence), ctx, pinned),
@@ -146,13 +147,7 @@ export function evmDeliveryEvidenceVerifier(opts: EvmDeliveryVerifierOptions = {
 
 function verifyEvmDelivery(ev: EvmDeliveryProof, ctx: EvidenceContext, pinned: ReadonlyMap<string, Uint8Array>): string {
   const m = ctx.message;
-  const destinationChain = m.destinationChainId.toString();
-  const pin = pinned.get(destinationChain);
-  if (pin && !bytesEqual(pin, ev.inbox)) {
-    throw new EvidenceError("INBOX_MISMATCH", "the evidence names another inbox than the one pinned for the destination chain", {
-      facts: { destinationChainId: destinationChain, pinned: toHex(pin), evidence: toHex(ev.inbox) },
-    });
-  }
+  checkPinnedAddress(pinned, m.destinationChainId, ev.inbox, "INBOX_MISMATCH", "inbox", "destination");
 
   const { blockNumber, txHash, logs } = verifyEvmInclusion(ev);
   const log = logs[ev.logIndex];
@@ -193,9 +188,9 @@ function verifyEvmDelivery(ev: EvmDeliveryProof, ctx: EvidenceContext, pinned: R
   }
 
   const onChain = ev.chainId === undefined ? "the chain" : `EVM chain ${ev.chainId}`;
-  const inbox = pin
+  const inbox = pinned.has(m.destinationChainId.toString())
     ? `the pinned inbox ${toHex(ev.inbox)}`
-    : `inbox ${toHex(ev.inbox)} (not pinned for chain ${destinationChain}: compare with the deployment)`;
+    : `inbox ${toHex(ev.inbox)} (not pinned for chain ${m.destinationChainId}: compare with the deployment)`;
   return `nonce ${m.nonce} executed: delivery proven in block ${toHex(ev.blockHash)} #${blockNumber} (header hash; compare with ${onChain}), transaction ${ev.transactionIndex} ${toHex(txHash)}, log ${ev.logIndex} from ${inbox}`;
 }
 

@@ -16,7 +16,7 @@
  */
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import type { Evidence } from "../bundle/bundle.ts";
-import { bytesEqual, toHex } from "../bytes.ts";
+import { bytesEqual, fromHex, toHex } from "../bytes.ts";
 import { BundleError, EvidenceError } from "../errors.ts";
 import { arr, hex, int, type Json, obj, u64 } from "../json.ts";
 import { indexKey, verifyTrieProof } from "./mpt.ts";
@@ -269,4 +269,31 @@ function receiptLogs(receipt: Uint8Array, txType: number): RlpItem[] {
   if (s === 0n) throw new EvidenceError("RECEIPT_FAILED", "the transaction failed (receipt status 0)", { facts: { status: 0 } });
   if (s !== 1n) throw bad("status is neither 0 nor 1");
   return logs;
+}
+
+/** Contract addresses pinned by Shandu chain id (decimal string); throws `CodecError` for one that is not 20-byte hex. */
+export function pinnedAddresses(record: Readonly<Record<string, string>> | undefined, option: string): Map<string, Uint8Array> {
+  const pinned = new Map<string, Uint8Array>();
+  for (const [chain, address] of Object.entries(record ?? {})) pinned.set(chain, fromHex(address, 20, `${option}[${chain}]`));
+  return pinned;
+}
+
+/**
+ * Throws `code` when `chain` has a pinned address and the evidence names another one. `what` names the
+ * contract ("outbox", "inbox") and `side` the chain ("source", "destination") in the message and facts.
+ */
+export function checkPinnedAddress(
+  pinned: ReadonlyMap<string, Uint8Array>,
+  chain: bigint,
+  actual: Uint8Array,
+  code: "OUTBOX_MISMATCH" | "INBOX_MISMATCH",
+  what: string,
+  side: "source" | "destination",
+): void {
+  const pin = pinned.get(chain.toString());
+  if (pin && !bytesEqual(pin, actual)) {
+    throw new EvidenceError(code, `the evidence names another ${what} than the one pinned for the ${side} chain`, {
+      facts: { [`${side}ChainId`]: chain.toString(), pinned: toHex(pin), evidence: toHex(actual) },
+    });
+  }
 }
