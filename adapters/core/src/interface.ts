@@ -94,6 +94,16 @@ export interface CancelOptions {
   signal: AbortSignal;
 }
 
+export interface WatchOptions extends CancelOptions {
+  /**
+   * Called with a block number once every final outbox event at or below it has been yielded: the
+   * watch has nothing more to say about those blocks. Attesters close their batch windows on it, so
+   * batch boundaries follow the chain, not the clock, and every honest attester builds the same batches.
+   * Non-decreasing; called at least once per poll while the watch waits.
+   */
+  onFinalized?: (blockNumber: bigint) => void;
+}
+
 export interface ChainAdapter {
   /** Chain kind, e.g. "evm", "fisco-bcos", "fabric", "substrate", "memory". */
   readonly kind: string;
@@ -106,7 +116,7 @@ export interface ChainAdapter {
    * rule are yielded. Throws `AdapterError`: `REORG_BELOW_FINALITY` when a position already treated as
    * final changes (including `from` itself), `INVALID_CURSOR`, `RPC_*`, `CLOSED`.
    */
-  watch(from: Cursor, opts: CancelOptions): AsyncIterable<WatchItem>;
+  watch(from: Cursor, opts: WatchOptions): AsyncIterable<WatchItem>;
 
   /**
    * Chain-specific evidence that `message` was emitted at its source position (kind per chain, e.g.

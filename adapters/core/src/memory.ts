@@ -49,6 +49,7 @@ import type {
   DeliveryStatus,
   Lane,
   WatchItem,
+  WatchOptions,
 } from "./interface.ts";
 
 export interface MemoryChainOptions {
@@ -421,7 +422,7 @@ export class MemoryAdapter implements ChainAdapter {
     this.chainId = chain.chainId;
   }
 
-  async *watch(from: Cursor, opts: CancelOptions): AsyncIterable<WatchItem> {
+  async *watch(from: Cursor, opts: WatchOptions): AsyncIterable<WatchItem> {
     this.#assertOpen();
     const signal = AbortSignal.any([opts.signal, this.#closing.signal]);
     let position = from;
@@ -429,7 +430,10 @@ export class MemoryAdapter implements ChainAdapter {
       const { item, next } = this.chain.scanFinalized(position);
       position = next;
       if (item) yield item;
-      else await this.chain.changed(signal);
+      else {
+        opts.onFinalized?.(next.blockNumber);
+        await this.chain.changed(signal);
+      }
     }
   }
 

@@ -25,6 +25,7 @@ export type {
   DeliveryStatus,
   Lane,
   WatchItem,
+  WatchOptions,
 } from "./interface.ts";
 export {
   type ExecutedMessage,

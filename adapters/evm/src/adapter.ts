@@ -14,6 +14,7 @@ import {
   type DeliveryStatus,
   type Lane,
   type WatchItem,
+  type WatchOptions,
 } from "@shandu/adapter-core";
 import type { ChainId, Evidence, Message } from "@shandu/proofs";
 import type { Wallet } from "ethers";
@@ -63,7 +64,7 @@ export class EvmAdapter implements ChainAdapter {
     return this.#sender?.address;
   }
 
-  async *watch(from: Cursor, opts: CancelOptions): AsyncIterable<WatchItem> {
+  async *watch(from: Cursor, opts: WatchOptions): AsyncIterable<WatchItem> {
     this.#assertOpen();
     const outbox = this.#require("outbox");
     const signal = AbortSignal.any([opts.signal, this.#rpc.closed]);
@@ -73,6 +74,7 @@ export class EvmAdapter implements ChainAdapter {
         outbox,
         finalityDepthBlocks: this.config.finalityDepthBlocks,
         pollIntervalMs: this.config.pollIntervalMs,
+        ...(opts.onFinalized ? { onFinalized: opts.onFinalized } : {}),
         logRangeBlocks: this.config.logRangeBlocks,
         deploymentBlock: this.config.deploymentBlock,
         signal,

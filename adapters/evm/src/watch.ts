@@ -34,6 +34,8 @@ export interface WatchOptions {
   /** No outbox log is older than this block: reading starts here at the earliest. */
   deploymentBlock: bigint;
   signal: AbortSignal;
+  /** See `WatchOptions.onFinalized` in adapter-core. */
+  onFinalized?: (blockNumber: bigint) => void;
 }
 
 const bigMax = (a: bigint, b: bigint): bigint => (a > b ? a : b);
@@ -140,6 +142,7 @@ export async function* watchOutbox(rpc: EvmRpc, from: Cursor, opts: WatchOptions
         if (hash && !bytesEqual(hash, anchor.blockHash)) throw reorgError(chainId, anchor.blockNumber, anchor.blockHash, hash, "watch");
       }
       if (next > finalized) {
+        if (finalized >= 0n && next > 0n) opts.onFinalized?.(next - 1n);
         await sleep(opts.pollIntervalMs, signal);
         continue;
       }
@@ -187,6 +190,7 @@ export async function* watchOutbox(rpc: EvmRpc, from: Cursor, opts: WatchOptions
       }
       next = to + 1n;
       anchor = { blockNumber: to, blockHash: toHash };
+      opts.onFinalized?.(to);
       if (to === finalized) await sleep(opts.pollIntervalMs, signal);
     }
   } catch (err) {
