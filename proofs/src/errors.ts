@@ -178,3 +178,16 @@ export type EvidenceErrorCode =
 export class EvidenceError extends ShanduError<EvidenceErrorCode> {
   override readonly name = "EvidenceError";
 }
+
+export type TranslogErrorCode =
+  | "INCLUSION_FAILED"
+  | "CONSISTENCY_FAILED"
+  | "BAD_TREE_HEAD_SIGNATURE"
+  | "UNTRUSTED_LOG_KEY"
+  | "INDEX_OUT_OF_RANGE"
+  | "BAD_HASH_LENGTH";
+
+/** A transparency-log proof or tree head that does not check out. Always `reject`. */
+export class TranslogError extends ShanduError<TranslogErrorCode> {
+  override readonly name = "TranslogError";
+}

@@ -86,6 +86,8 @@ export {
   type EvidenceErrorCode,
   MerkleError,
   ShanduError,
+  TranslogError,
+  type TranslogErrorCode,
 } from "./errors.ts";
 export {
   EVM_RECEIPT_EVIDENCE_KIND,
@@ -140,3 +142,18 @@ export {
   type SourcePosition,
 } from "./message.ts";
 export { CommitteeChain, type EpochEntry, type RotationRecord, rotationSigningRoot, verifyCommitteeChain } from "./rotation.ts";
+export {
+  EMPTY_LOG_ROOT,
+  leafHash,
+  logLeafData,
+  logPublicKey,
+  logRoot,
+  nodeHash,
+  type SignedTreeHeadFields,
+  signTreeHead,
+  type TreeHead,
+  treeHeadBytes,
+  verifyConsistency,
+  verifyInclusion,
+  verifyTreeHead,
+} from "./translog.ts";
