@@ -125,8 +125,34 @@ export class GatewayStore {
 
   /** Records a verified partial; see {@link RecordPartialResult}. */
   async recordPartial(p: PartialRecord): Promise<RecordPartialResult> {
+    try {
+      return await this.#recordPartial(p);
+    } catch (e) {
+      // Another instance stored this member's partial for the range between our read and our insert:
+      // run again, now seeing it (duplicate or equivocation).
+      if ((e as { code?: unknown }).code === "23505") return this.#recordPartial(p);
+      throw e;
+    }
+  }
+
+  async #recordPartial(p: PartialRecord): Promise<RecordPartialResult> {
     const h = p.header;
     return this.db.transaction(async (tx) => {
+      const prior = await tx.query(`SELECT root, signature FROM partials WHERE ${RANGE} AND epoch = $5 AND member_index = $6`, [
+        ...rangeParams(h),
+        p.epoch,
+        p.memberIndex,
+      ]);
+      const before = prior[0];
+      if (before) {
+        if (equal(bytes(before.root), h.root)) return { status: "duplicate" };
+        await tx.query(
+          `INSERT INTO equivocations (src, dst, first_nonce, last_nonce, epoch, member_index, member_id, root_a, signature_a, root_b, signature_b)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
+          [...rangeParams(h), p.epoch, p.memberIndex, p.memberId, bytes(before.root), bytes(before.signature), h.root, p.signature],
+        );
+        return { status: "equivocation", otherRoot: bytes(before.root), otherSignature: bytes(before.signature) };
+      }
       const attested = await tx.query(
         `SELECT first_nonce::text AS first_nonce, last_nonce::text AS last_nonce, root FROM attestations
          WHERE src = $1 AND dst = $2 AND first_nonce <= $4 AND last_nonce >= $3 LIMIT 1`,
@@ -142,21 +168,6 @@ export class GatewayStore {
             attestedRoot: bytes(hit.root),
           };
         }
-      }
-      const prior = await tx.query(`SELECT root, signature FROM partials WHERE ${RANGE} AND epoch = $5 AND member_index = $6`, [
-        ...rangeParams(h),
-        p.epoch,
-        p.memberIndex,
-      ]);
-      const before = prior[0];
-      if (before) {
-        if (equal(bytes(before.root), h.root)) return { status: "duplicate" };
-        await tx.query(
-          `INSERT INTO equivocations (src, dst, first_nonce, last_nonce, epoch, member_index, member_id, root_a, signature_a, root_b, signature_b)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
-          [...rangeParams(h), p.epoch, p.memberIndex, p.memberId, bytes(before.root), bytes(before.signature), h.root, p.signature],
-        );
-        return { status: "equivocation", otherRoot: bytes(before.root), otherSignature: bytes(before.signature) };
       }
       await tx.query(
         `INSERT INTO batch_candidates (src, dst, first_nonce, last_nonce, root, messages) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
