@@ -20,6 +20,22 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: "check proof bundles offline against a trusted genesis committee",
     load: () => import("./commands/verify.ts"),
   },
+  gateway: {
+    summary: "run the gateway: verify and aggregate partial signatures, store, log, publish, serve proofs",
+    load: () => import("./commands/gateway.ts"),
+  },
+  attester: {
+    summary: "run one committee member's attester: watch source chains, sign batches, submit partials",
+    load: () => import("./commands/attester.ts"),
+  },
+  relayer: {
+    summary: "run a relayer: deliver attested batches from NATS JetStream to destination chains",
+    load: () => import("./commands/relayer.ts"),
+  },
+  devnet: {
+    summary: "start a local alliance: two anvil chains, committee, gateway, relayer, NATS, example traffic",
+    load: () => import("./commands/devnet.ts"),
+  },
 };
 
 /** The version in this package's package.json, read once. */
@@ -132,6 +148,7 @@ function output(stream: NodeJS.WriteStream): Output {
 export async function runFromProcess(): Promise<void> {
   const controller = new AbortController();
   process.once("SIGINT", () => controller.abort());
+  process.once("SIGTERM", () => controller.abort());
   // `shandu verify … | head` closes the pipe early; that is not an error worth a stack trace.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on("error", (e: NodeJS.ErrnoException) => {

@@ -1,0 +1,21 @@
+/** `@shandu/cli/devnet` — the local alliance the devnet, the end-to-end tests and the benchmark start from. */
+export {
+  type Alliance,
+  type AllianceOptions,
+  CHAIN_IDS,
+  CHAIN_NAMES,
+  DEVNET_MEMBERS,
+  DEVNET_POLICY,
+  type DevnetChain,
+  freePort,
+  startAlliance,
+} from "./alliance.ts";
+export {
+  type DevnetOptions,
+  type DevnetSummary,
+  type LaneSummary,
+  percentile,
+  type RunningDevnet,
+  renderSummary,
+  startDevnet,
+} from "./run.ts";
