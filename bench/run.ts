@@ -3,7 +3,7 @@
  * `.bench-out/latest.json`. Timings are relative to the machine they ran on; compare rows of one run,
  * not runs on different machines. Budget: about two minutes.
  *
- * `npm run bench -- bls attest verify cli gas` runs only the named parts (sections 1–3, 4, 5, 6 and 7); a partial run
+ * `npm run bench -- bls attest verify cli gas system` runs only the named parts (sections 1–3, 4, 5, 6, 7 and 8); a partial run
  * writes `.bench-out/partial.json` and leaves `latest.json` alone.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -16,10 +16,11 @@ import { runBlsBench } from "./blsBench.ts";
 import { runCliBench } from "./cliBench.ts";
 import { GAS_TARGETS, runGasBench } from "./gasBench.ts";
 import { nowMs } from "./harness.ts";
+import { runSystemBench, SYSTEM_TARGETS } from "./systemBench.ts";
 import { verdict } from "./table.ts";
 import { runVerifyBench } from "./verifyBench.ts";
 
-const PARTS = ["bls", "attest", "verify", "cli", "gas"] as const;
+const PARTS = ["bls", "attest", "verify", "cli", "gas", "system"] as const;
 type Part = (typeof PARTS)[number];
 
 const asked = process.argv.slice(2);
@@ -70,6 +71,7 @@ const attest = selected.has("attest") ? runAttestBench(bls, log) : null;
 const verify = selected.has("verify") ? runVerifyBench(bls, log) : null;
 const cli = selected.has("cli") ? runCliBench(bls, log) : null;
 const gas = selected.has("gas") ? await runGasBench(bls, log) : null;
+const system = selected.has("system") ? await runSystemBench(bls, log) : null;
 const elapsedS = (nowMs() - started) / 1000;
 
 const targets: { target: string; value: string; pass: boolean }[] = [];
@@ -107,6 +109,19 @@ if (gas) {
   });
 }
 
+if (system) {
+  targets.push({
+    target: `gateway attests ≥ ${SYSTEM_TARGETS.gatewayMessagesPerSecond.toLocaleString("en-US")} messages/s (slowest store)`,
+    value: `${Math.round(system.gatewayMessagesPerSecond).toLocaleString("en-US")}/s`,
+    pass: system.gatewayMessagesPerSecond >= SYSTEM_TARGETS.gatewayMessagesPerSecond,
+  });
+  targets.push({
+    target: `end-to-end latency p50 ≤ ${SYSTEM_TARGETS.e2eLatencyP50Seconds} s at 1 s blocks, 0 confirmations`,
+    value: `${system.e2e.latencyP50Seconds.toFixed(2)} s (p95 ${system.e2e.latencyP95Seconds.toFixed(2)} s)`,
+    pass: system.e2e.complete && system.e2e.latencyP50Seconds <= SYSTEM_TARGETS.e2eLatencyP50Seconds,
+  });
+}
+
 log("\nSummary");
 log("=======");
 for (const t of targets) log(`${verdict(t.pass)}  ${t.target}: ${t.value}`);
@@ -116,6 +131,6 @@ log(`(bench took ${elapsedS.toFixed(0)} s; load average at end ${loadAverageAtEn
 const outDir = join(root, ".bench-out");
 mkdirSync(outDir, { recursive: true });
 const out = join(outDir, selected.size === PARTS.length ? "latest.json" : "partial.json");
-const results = { header, parts: [...selected], elapsedS, loadAverageAtEnd, targets, bls: blsResults, attest, verify, cli, gas };
+const results = { header, parts: [...selected], elapsedS, loadAverageAtEnd, targets, bls: blsResults, attest, verify, cli, gas, system };
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 log(`results written to ${out}`);
