@@ -371,3 +371,25 @@ describe("the running system", {
     }
   });
 });
+
+test("`shandu devnet --once` runs on the embedded queue and store and ends with verified bundles", { timeout: 300_000 }, async () => {
+  const cwd = await tempDir("devnet-cli");
+  const r = spawnSync(process.execPath, [shandu, "devnet", "--once", "--messages", "4", "--block-time", "0", "--embedded-queue"], {
+    cwd,
+    encoding: "utf8",
+    timeout: 240_000,
+  });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stderr, /in-process queue stands in for JetStream/);
+  assert.match(r.stderr, /store: embedded/);
+  assert.match(r.stderr, /sent 4, attested 4 in \d+ batches?, delivered 4, executed on chain 4/);
+  assert.match(r.stderr, /All 8 bundles verified offline/);
+  const again = spawnSync(
+    process.execPath,
+    [shandu, "verify", join(cwd, "devnet", "bundles"), "--genesis", join(cwd, "devnet", "genesis.json"), "--strict"],
+    {
+      encoding: "utf8",
+    },
+  );
+  assert.equal(again.status, 0, again.stdout + again.stderr);
+});
