@@ -315,6 +315,76 @@ describe("the running system", {
     }
   });
 
+  test("two gateway instances over one store and one NATS attest each batch once, identically", async (t) => {
+    const db = await createTestDatabase("shandu_two_gateways");
+    t.diagnostic(`store: ${db ? "PostgreSQL" : "skipped part: no PostgreSQL server answered"}`);
+    if (!db) {
+      t.skip("no PostgreSQL server: the embedded store serves one process only");
+      return;
+    }
+    const alliance = await startAlliance({
+      dir: await tempDir("two-gateways"),
+      bls,
+      blockTimeSeconds: 1,
+      maxMessages: 4,
+      storeUrl: db.url,
+    });
+    const config = await loadConfig(alliance.configPath, modules);
+    const g1 = await startGateway(config, { modules, bls });
+    const g2 = await startGateway(
+      { ...config, gateway: { ...config.gateway!, grpc: { listen: "127.0.0.1:0" }, http: { listen: "127.0.0.1:0" } } },
+      { modules, bls },
+    );
+    const attesters: AttesterHandle[] = [];
+    const relayer = await startRelayer(config, { modules, bls });
+    try {
+      // Two members talk to each instance: no instance sees a quorum of partials by itself.
+      const members = ["shanghai-alliance", "shenzhen-alliance", "clearing-bank", "regulator"];
+      for (const [i, m] of members.entries()) {
+        const gatewayAddress = `127.0.0.1:${i < 2 ? g1.grpcPort : g2.grpcPort}`;
+        attesters.push(await startAttester(config, m, { modules, bls, gatewayAddress }));
+      }
+      const [a, b] = alliance.chains;
+      await Promise.all([send(a, b, 12, "there"), send(b, a, 12, "back")]);
+      await until(
+        "every message delivered",
+        async () =>
+          Number(await b.ledger.getFunction("fromChain")(a.chainId)) >= 12 &&
+          Number(await a.ledger.getFunction("fromChain")(b.chainId)) >= 12,
+        120_000,
+      );
+      await assertExactlyOnce(a, b, 12);
+      await assertExactlyOnce(b, a, 12);
+      const [h1, h2] = [await g1.service.treeHead(), await g2.service.treeHead()];
+      assert.equal(h1.treeSize, h2.treeSize);
+      assert.deepEqual(h1.rootHash, h2.rootHash, "one log, seen the same from both instances");
+      let batches = 0;
+      for await (const x of g1.service.streamAttestedBatches({ fromLogIndex: 0n, signal: AbortSignal.timeout(2000) })) {
+        const other = await g2.service.getAttestation(x.header);
+        assert.deepEqual(other.attestation, x.attestation, "the same attestation from both instances");
+        batches++;
+      }
+      assert.equal(BigInt(batches), h1.treeSize);
+      // The stream holds each batch once, however many instances published it.
+      const queue = await openQueue(config, "check");
+      try {
+        const stored =
+          (await queue.pending("never-created-a", `shandu.batches.${b.chainId}.${a.chainId}`)) +
+          (await queue.pending("never-created-b", `shandu.batches.${a.chainId}.${b.chainId}`));
+        assert.equal(stored, batches);
+      } finally {
+        await queue.close();
+      }
+    } finally {
+      await relayer.close();
+      for (const at of attesters) await at.close();
+      await g2.close();
+      await g1.close();
+      await alliance.close();
+      await db.drop();
+    }
+  });
+
   test("a gateway restarted mid-stream resumes from its store; its log stays consistent", async (t) => {
     // A database of its own: chain ids repeat across tests, and the store refuses a second batch for a range.
     const db = await createTestDatabase("shandu_restart");
