@@ -91,7 +91,7 @@ async function run(argv: readonly string[], ctx: CommandContext): Promise<number
   try {
     const summary = await devnet.traffic();
     if (ctx.signal.aborted) {
-      out.write("Interrupted; stopping the devnet…\n");
+      out.write("Interrupted.\n");
       return EXIT.interrupted;
     }
     out.write(renderSummary(summary, dir, ctx.cwd));
