@@ -11,15 +11,22 @@
  * messages go round-robin to those with a free handler slot.
  */
 import { GatewayError } from "../errors.ts";
-import type { BatchQueue, ConsumeOptions, PublishResult, QueueMessage, TerminationRecord } from "./interface.ts";
+import {
+  BATCH_PREFIX,
+  type BatchQueue,
+  type ConsumeOptions,
+  checkConsumeOptions,
+  type PublishResult,
+  positiveInt,
+  type QueueMessage,
+  type TerminationRecord,
+  toTerminated,
+} from "./interface.ts";
 
 export interface EmbeddedQueueOptions {
   /** How long a `msgId` is remembered for de-duplication; default 120,000 ms. */
   duplicateWindowMs?: number;
 }
-
-const BATCH_PREFIX = "shandu.batches.";
-const TERMINATED_PREFIX = "shandu.terminated.";
 
 interface StoredMessage {
   readonly seq: number;
@@ -68,36 +75,6 @@ function subjectMatches(filter: string, subject: string): boolean {
     if (t !== "*" && t !== s[i]) return false;
   }
   return f.length === s.length;
-}
-
-function positiveInt(field: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new GatewayError("INVALID_REQUEST", `${field} must be a positive integer`, { facts: { field, value } });
-  }
-}
-
-function checkConsumeOptions(opts: ConsumeOptions): void {
-  if (!/^[A-Za-z0-9_-]+$/.test(opts.durable)) {
-    throw new GatewayError("INVALID_REQUEST", "durable must be letters, digits, '_' or '-'", {
-      facts: { field: "durable", value: opts.durable },
-    });
-  }
-  if (!opts.filterSubject.startsWith(BATCH_PREFIX)) {
-    throw new GatewayError("INVALID_REQUEST", `filterSubject must start with ${BATCH_PREFIX}`, {
-      facts: { field: "filterSubject", value: opts.filterSubject },
-    });
-  }
-  positiveInt("ackWaitMs", opts.ackWaitMs);
-  positiveInt("maxDeliver", opts.maxDeliver);
-  positiveInt("concurrency", opts.concurrency ?? 1);
-}
-
-function toTerminated(subject: string, field: string): string {
-  if (subject.startsWith(TERMINATED_PREFIX)) return subject;
-  if (subject.startsWith(BATCH_PREFIX)) return TERMINATED_PREFIX + subject.slice(BATCH_PREFIX.length);
-  throw new GatewayError("INVALID_REQUEST", `${field} must start with ${BATCH_PREFIX} or ${TERMINATED_PREFIX}`, {
-    facts: { field, value: subject },
-  });
 }
 
 function timer(ms: number, fn: () => void): NodeJS.Timeout {

@@ -15,6 +15,11 @@
  *   relayer gave up on a batch survives the relayer and can be listed by anyone.
  */
 
+import { GatewayError } from "../errors.ts";
+
+export const BATCH_PREFIX = "shandu.batches.";
+export const TERMINATED_PREFIX = "shandu.terminated.";
+
 /** `shandu.batches.<dst>.<src>`: chain ids in decimal. */
 export function batchSubject(destinationChainId: bigint, sourceChainId: bigint): string {
   return `shandu.batches.${destinationChainId}.${sourceChainId}`;
@@ -88,4 +93,37 @@ export interface BatchQueue {
   /** Messages stored in the batch stream under `filterSubject`, and not yet acked by consumer `durable`. */
   pending(durable: string, filterSubject: string): Promise<number>;
   close(): Promise<void>;
+}
+
+/** Throws `INVALID_REQUEST` naming `field` unless `value` is a positive safe integer. */
+export function positiveInt(field: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new GatewayError("INVALID_REQUEST", `${field} must be a positive integer`, { facts: { field, value } });
+  }
+}
+
+/** Checks what both queue implementations require of consume options; durable names are single NATS tokens. */
+export function checkConsumeOptions(opts: ConsumeOptions): void {
+  if (!/^[A-Za-z0-9_-]+$/.test(opts.durable)) {
+    throw new GatewayError("INVALID_REQUEST", "durable must be letters, digits, '_' or '-'", {
+      facts: { field: "durable", value: opts.durable },
+    });
+  }
+  if (!opts.filterSubject.startsWith(BATCH_PREFIX)) {
+    throw new GatewayError("INVALID_REQUEST", `filterSubject must start with ${BATCH_PREFIX}`, {
+      facts: { field: "filterSubject", value: opts.filterSubject },
+    });
+  }
+  positiveInt("ackWaitMs", opts.ackWaitMs);
+  positiveInt("maxDeliver", opts.maxDeliver);
+  positiveInt("concurrency", opts.concurrency ?? 1);
+}
+
+/** `shandu.batches.<dst>.<src>` → `shandu.terminated.<dst>.<src>`; filters are translated the same way. */
+export function toTerminated(subject: string, field: string): string {
+  if (subject.startsWith(TERMINATED_PREFIX)) return subject;
+  if (subject.startsWith(BATCH_PREFIX)) return TERMINATED_PREFIX + subject.slice(BATCH_PREFIX.length);
+  throw new GatewayError("INVALID_REQUEST", `${field} must start with ${BATCH_PREFIX} or ${TERMINATED_PREFIX}`, {
+    facts: { field, value: subject },
+  });
 }

@@ -37,7 +37,17 @@ import {
 } from "@nats-io/jetstream";
 import { connect, type NatsConnection, nanos } from "@nats-io/transport-node";
 import { GatewayError } from "../errors.ts";
-import type { BatchQueue, ConsumeOptions, PublishResult, QueueMessage, TerminationRecord } from "./interface.ts";
+import {
+  BATCH_PREFIX,
+  type BatchQueue,
+  type ConsumeOptions,
+  checkConsumeOptions,
+  type PublishResult,
+  positiveInt,
+  type QueueMessage,
+  type TerminationRecord,
+  toTerminated,
+} from "./interface.ts";
 
 export interface JetStreamQueueOptions {
   /** NATS server URLs, e.g. `["nats://127.0.0.1:4222"]`. */
@@ -60,8 +70,6 @@ export interface JetStreamQueueOptions {
 
 const BATCH_SUBJECTS = "shandu.batches.>";
 const TERMINATED_SUBJECTS = "shandu.terminated.>";
-const BATCH_PREFIX = "shandu.batches.";
-const TERMINATED_PREFIX = "shandu.terminated.";
 /** nats-server's "stream name already in use with a different configuration". */
 const STREAM_NAME_EXISTS = 10058;
 /** nats-server 2.10+: "consumer already exists" (create action against a consumer with another config). */
@@ -88,38 +96,6 @@ function errorText(e: unknown): string {
 function versionNumber(v: string | undefined): number {
   const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(v ?? "");
   return m ? Number(m[1]) * 1_000_000 + Number(m[2]) * 1_000 + Number(m[3]) : 0;
-}
-
-function positiveInt(field: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new GatewayError("INVALID_REQUEST", `${field} must be a positive integer`, { facts: { field, value } });
-  }
-}
-
-/** Durable names are single NATS tokens. */
-function checkConsumeOptions(opts: ConsumeOptions): void {
-  if (!/^[A-Za-z0-9_-]+$/.test(opts.durable)) {
-    throw new GatewayError("INVALID_REQUEST", "durable must be letters, digits, '_' or '-'", {
-      facts: { field: "durable", value: opts.durable },
-    });
-  }
-  if (!opts.filterSubject.startsWith(BATCH_PREFIX)) {
-    throw new GatewayError("INVALID_REQUEST", `filterSubject must start with ${BATCH_PREFIX}`, {
-      facts: { field: "filterSubject", value: opts.filterSubject },
-    });
-  }
-  positiveInt("ackWaitMs", opts.ackWaitMs);
-  positiveInt("maxDeliver", opts.maxDeliver);
-  positiveInt("concurrency", opts.concurrency ?? 1);
-}
-
-/** `shandu.batches.<dst>.<src>` → `shandu.terminated.<dst>.<src>`; filters are translated the same way. */
-function toTerminated(subject: string, field: string): string {
-  if (subject.startsWith(TERMINATED_PREFIX)) return subject;
-  if (subject.startsWith(BATCH_PREFIX)) return TERMINATED_PREFIX + subject.slice(BATCH_PREFIX.length);
-  throw new GatewayError("INVALID_REQUEST", `${field} must start with ${BATCH_PREFIX} or ${TERMINATED_PREFIX}`, {
-    facts: { field, value: subject },
-  });
 }
 
 function parseTermination(data: Uint8Array): TerminationRecord | null {
