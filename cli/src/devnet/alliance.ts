@@ -15,18 +15,12 @@ import { type AnvilNode, deployContract, startAnvil } from "@shandu/adapter-evm/
 import { committeeInput } from "@shandu/deploy";
 import { type NatsServer, natsServerBinary, startNatsServer } from "@shandu/gateway/testing";
 import { type Bls, type Committee, committeeToJson, keyGen, type QuorumPolicy, toHex } from "@shandu/proofs";
+import { PILOT_POLICY } from "@shandu/proofs/testing";
 import type { Contract } from "ethers";
 import { stringify } from "yaml";
 
 /** The pilot's quorum: two thirds of the weight, each alliance and the regulator among the signers. */
-export const DEVNET_POLICY: QuorumPolicy = {
-  threshold: { numerator: 2, denominator: 3 },
-  groups: [
-    { group: "shanghai-alliance", minSigners: 1 },
-    { group: "shenzhen-alliance", minSigners: 1 },
-    { group: "regulator", minSigners: 1 },
-  ],
-};
+export const DEVNET_POLICY: QuorumPolicy = PILOT_POLICY;
 
 export const DEVNET_MEMBERS = [
   { id: "shanghai-alliance", group: "shanghai-alliance" },
