@@ -1,0 +1,34 @@
+/**
+ * `@shandu/adapter-fisco-bcos` — FISCO BCOS 2.x and 3.x: transaction codecs (3.x TARS, 2.x RLP), the
+ * transaction hash and both signature suites (ECDSA with keccak-256; SM2 with SM3), checked against the
+ * official SDKs' golden vectors. The chain adapter itself (RPC, watch, delivery, evidence) builds on these.
+ */
+export {
+  addressOf,
+  type CryptoSuite,
+  checkSender,
+  keccak256,
+  publicKeyOf,
+  SM2_CURVE,
+  SM2_DEFAULT_USER_ID,
+  signerPublicKey,
+  signHash,
+  sm2Verify,
+  sm2Z,
+  sm3,
+  suiteHash,
+} from "./crypto.ts";
+export { FiscoError, type FiscoErrorCode } from "./errors.ts";
+export { decodeTars, TarsReader, type TarsStruct, TarsType, type TarsValue, TarsWriter } from "./tars.ts";
+export {
+  type CheckedTransactionV3,
+  checkTransactionV3,
+  decodeTransactionV3,
+  encodeTransactionV3,
+  signTransactionV3,
+  type TransactionDataV3,
+  type TransactionV3,
+  transactionHashInput,
+  transactionHashV3,
+} from "./transaction.ts";
+export { type CheckedTransactionV2, checkTransactionV2, type TransactionV2 } from "./transactionV2.ts";
