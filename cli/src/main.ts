@@ -32,6 +32,10 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: "run a relayer: deliver attested batches from NATS JetStream to destination chains",
     load: () => import("./commands/relayer.ts"),
   },
+  fisco: {
+    summary: "decode a FISCO BCOS transaction (3.x TARS or 2.x RLP, ECDSA or SM): fields, hash, sender",
+    load: () => import("./commands/fisco.ts"),
+  },
   devnet: {
     summary: "start a local alliance: two anvil chains, committee, gateway, relayer, NATS, example traffic",
     load: () => import("./commands/devnet.ts"),
