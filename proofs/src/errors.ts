@@ -191,3 +191,22 @@ export type TranslogErrorCode =
 export class TranslogError extends ShanduError<TranslogErrorCode> {
   override readonly name = "TranslogError";
 }
+
+/** FISCO BCOS codecs and signatures (TARS, 2.x RLP, ECDSA / SM2): malformed bytes or a check that failed. */
+export type FiscoErrorCode =
+  /** The bytes end inside a field, a length is impossible, or a field has the wrong type. */
+  | "TARS_MALFORMED"
+  /** The RLP is not the shape of a FISCO BCOS 2.x transaction. */
+  | "RLP_MALFORMED"
+  /** A required field is missing. */
+  | "FIELD_MISSING"
+  /** The signature has a length no supported scheme uses. */
+  | "SIGNATURE_MALFORMED"
+  /** The signature does not verify (or recovers no key) over the transaction hash. */
+  | "BAD_SIGNATURE"
+  /** The transaction carries a hash that is not the hash of its fields. */
+  | "HASH_MISMATCH";
+
+export class FiscoError extends ShanduError<FiscoErrorCode> {
+  override readonly name = "FiscoError";
+}

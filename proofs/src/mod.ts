@@ -84,6 +84,8 @@ export {
   type ErrorFacts,
   EvidenceError,
   type EvidenceErrorCode,
+  FiscoError,
+  type FiscoErrorCode,
   MerkleError,
   ShanduError,
   TranslogError,
@@ -112,6 +114,22 @@ export {
 export type { EvmInclusionProof } from "./evidence/evmInclusion.ts";
 export { type BuiltTrie, buildTrie, EMPTY_TRIE_ROOT, indexedTrie, indexKey, trieRoot, verifyTrieProof } from "./evidence/mpt.ts";
 export { RLP_MAX_DEPTH, type RlpItem, rlpDecode, rlpEncode, rlpUint, uintBytes } from "./evidence/rlp.ts";
+export {
+  addressOf,
+  type CryptoSuite,
+  checkSender,
+  keccak256,
+  publicKeyOf,
+  SM2_CURVE,
+  SM2_DEFAULT_USER_ID,
+  signerPublicKey,
+  signHash,
+  sm2Verify,
+  sm2Z,
+  sm3,
+  suiteHash,
+} from "./fisco/crypto.ts";
+export { decodeTars, field as tarsField, TarsReader, type TarsStruct, TarsType, type TarsValue, TarsWriter } from "./fisco/tars.ts";
 export { DOMAIN, sha256 } from "./hash.ts";
 export {
   attestationFromJson,

@@ -7,6 +7,7 @@ export {
   addressOf,
   type CryptoSuite,
   checkSender,
+  decodeTars,
   keccak256,
   publicKeyOf,
   SM2_CURVE,
@@ -17,9 +18,13 @@ export {
   sm2Z,
   sm3,
   suiteHash,
-} from "./crypto.ts";
+  TarsReader,
+  type TarsStruct,
+  TarsType,
+  type TarsValue,
+  TarsWriter,
+} from "@shandu/proofs";
 export { FiscoError, type FiscoErrorCode } from "./errors.ts";
-export { decodeTars, TarsReader, type TarsStruct, TarsType, type TarsValue, TarsWriter } from "./tars.ts";
 export {
   type CheckedTransactionV3,
   checkTransactionV3,

@@ -8,9 +8,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { toHex } from "@shandu/proofs";
-import { addressOf, publicKeyOf, signHash, sm2Verify, sm3 } from "./crypto.ts";
-import { FiscoError } from "./errors.ts";
+import { addressOf, FiscoError, publicKeyOf, signHash, sm2Verify, sm3, toHex } from "@shandu/proofs";
 import { checkTransactionV3, decodeTransactionV3, encodeTransactionV3, signTransactionV3, type TransactionDataV3 } from "./transaction.ts";
 import { checkTransactionV2 } from "./transactionV2.ts";
 

@@ -12,10 +12,21 @@
  *
  * with H = keccak-256 (ECDSA chains) or SM3 (SM chains), strings as their raw bytes.
  */
-import { bytesEqual, concatBytes, toHex } from "@shandu/proofs";
-import { addressOf, type CryptoSuite, signerPublicKey, signHash, suiteHash } from "./crypto.ts";
-import { FiscoError } from "./errors.ts";
-import { decodeTars, field, type TarsStruct, TarsWriter } from "./tars.ts";
+import {
+  addressOf,
+  bytesEqual,
+  type CryptoSuite,
+  concatBytes,
+  decodeTars,
+  FiscoError,
+  tarsField as field,
+  signerPublicKey,
+  signHash,
+  suiteHash,
+  type TarsStruct,
+  TarsWriter,
+  toHex,
+} from "@shandu/proofs";
 
 export interface TransactionDataV3 {
   version: number;

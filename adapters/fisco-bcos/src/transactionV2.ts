@@ -5,9 +5,7 @@
  * chains and `publicKey(64), r, s` on SM chains. The signing hash is H over the RLP of the first ten
  * fields; the transaction hash is H over the whole encoding (H = keccak-256 or SM3).
  */
-import { type RlpItem, rlpDecode, rlpEncode } from "@shandu/proofs";
-import { addressOf, type CryptoSuite, signerPublicKey, suiteHash } from "./crypto.ts";
-import { FiscoError } from "./errors.ts";
+import { addressOf, type CryptoSuite, FiscoError, type RlpItem, rlpDecode, rlpEncode, signerPublicKey, suiteHash } from "@shandu/proofs";
 
 export interface TransactionV2 {
   randomId: bigint;

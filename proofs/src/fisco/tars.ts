@@ -14,7 +14,7 @@
  *
  * The reader takes untrusted bytes and throws `TARS_MALFORMED` for anything it cannot account for.
  */
-import { FiscoError } from "./errors.ts";
+import { FiscoError } from "../errors.ts";
 
 export const TarsType = {
   int8: 0,

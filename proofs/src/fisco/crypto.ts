@@ -13,23 +13,19 @@
  * Inputs are untrusted: malformed signatures and keys are refused with typed errors, never thrown as
  * library errors.
  */
-import { hash as nodeHash } from "node:crypto";
 import { weierstrass } from "@noble/curves/abstract/weierstrass.js";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { keccak_256 } from "@noble/hashes/sha3.js";
-import { bytesEqual, concatBytes } from "@shandu/proofs";
-import { FiscoError } from "./errors.ts";
+import { bytesEqual, concatBytes } from "../bytes.ts";
+import { FiscoError } from "../errors.ts";
+import { sm3 } from "./sm3.ts";
 
 export type CryptoSuite = "ecdsa" | "sm";
 
+export { sm3 };
+
 export function keccak256(data: Uint8Array): Uint8Array {
   return keccak_256(data);
-}
-
-/** SM3 (GB/T 32905-2016); a known-answer test pins it ("abc" → 66c7f0f4…8f4ba8e0). */
-export function sm3(data: Uint8Array): Uint8Array {
-  const b = nodeHash("sm3", data, "buffer");
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 export function suiteHash(suite: CryptoSuite, data: Uint8Array): Uint8Array {
