@@ -205,7 +205,9 @@ export type FiscoErrorCode =
   /** The signature does not verify (or recovers no key) over the transaction hash. */
   | "BAD_SIGNATURE"
   /** The transaction carries a hash that is not the hash of its fields. */
-  | "HASH_MISMATCH";
+  | "HASH_MISMATCH"
+  /** A FISCO Merkle proof is malformed or does not lead to the root. */
+  | "MERKLE_PROOF_INVALID";
 
 export class FiscoError extends ShanduError<FiscoErrorCode> {
   override readonly name = "FiscoError";

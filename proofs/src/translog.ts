@@ -14,9 +14,9 @@
  * the log's public key, which the auditor obtained out of band.
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { type Attestation, type BatchHeader, encodeAttestation } from "./attestation.ts";
-import { ByteWriter, bytesEqual, concatBytes, utf8 } from "./bytes.ts";
-import { TranslogError } from "./errors.ts";
+import { type Attestation, type BatchHeader, batchSize, encodeAttestation } from "./attestation.ts";
+import { ByteWriter, bytesEqual, concatBytes, U64_MAX, utf8 } from "./bytes.ts";
+import { CodecError, TranslogError } from "./errors.ts";
 import { sha256 } from "./hash.ts";
 
 const LEAF_PREFIX = Uint8Array.of(0);
@@ -24,24 +24,29 @@ const NODE_PREFIX = Uint8Array.of(1);
 const LEAF_TAG = utf8("SHANDU-TLOG-LEAF-v1");
 const STH_TAG = utf8("SHANDU-TLOG-STH-v1");
 
-/** RFC 6962 leaf hash. */
+/** RFC 6962 §2.1 leaf hash `SHA-256(0x00 ‖ data)`; the prefix keeps a leaf from ever equalling a node. */
 export function leafHash(data: Uint8Array): Uint8Array {
   return sha256(concatBytes(LEAF_PREFIX, data));
 }
 
-/** RFC 6962 interior node hash. */
+/** RFC 6962 §2.1 interior node hash `SHA-256(0x01 ‖ left ‖ right)`. */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
   return sha256(concatBytes(NODE_PREFIX, left, right));
 }
 
-/** The hash of the empty log. */
+/** The hash of the empty log, `SHA-256("")` (RFC 6962 §2.1). */
 export const EMPTY_LOG_ROOT: Uint8Array = sha256(new Uint8Array(0));
 
 /**
  * The log entry of an attested batch: `"SHANDU-TLOG-LEAF-v1" ‖ u64 source ‖ u64 destination ‖
- * u64 firstNonce ‖ u64 lastNonce ‖ root (32) ‖ encodeAttestation(attestation)`.
+ * u64 firstNonce ‖ u64 lastNonce ‖ root (32) ‖ encodeAttestation(attestation)`, integers big-endian.
+ * Throws `AttestationError` `NONCE_RANGE_INVALID` for fields that are not u64 or an invalid nonce range,
+ * {@link TranslogError} `BAD_HASH_LENGTH` for a root that is not 32 bytes, and whatever
+ * `encodeAttestation` throws for a malformed attestation — never silently wrapped or truncated bytes.
  */
 export function logLeafData(header: BatchHeader, attestation: Attestation): Uint8Array {
+  batchSize(header);
+  checkHash(header.root, "batch root");
   return new ByteWriter(256)
     .bytes(LEAF_TAG)
     .u64(header.sourceChainId)
@@ -58,7 +63,10 @@ function checkHash(h: Uint8Array, what: string): void {
     throw new TranslogError("BAD_HASH_LENGTH", `${what} must be 32 bytes`, { facts: { what } });
 }
 
-/** The Merkle tree hash over `leafHashes` (RFC 6962 MTH), straight from the definition. */
+/**
+ * The Merkle tree hash over `leafHashes` (RFC 6962 §2.1 MTH), straight from the definition: O(n) hashes.
+ * The caller supplies leaf hashes, not leaf data.
+ */
 export function logRoot(leafHashes: readonly Uint8Array[]): Uint8Array {
   if (leafHashes.length === 0) return EMPTY_LOG_ROOT;
   const mth = (a: number, b: number): Uint8Array => {
@@ -71,8 +79,10 @@ export function logRoot(leafHashes: readonly Uint8Array[]): Uint8Array {
 }
 
 /**
- * Checks that `leafHash` is leaf `index` of the log of `treeSize` leaves with root `root`, given the
- * audit path. Throws {@link TranslogError} `INDEX_OUT_OF_RANGE` or `INCLUSION_FAILED`.
+ * Checks that `leaf` (a leaf hash) is leaf `index` of the log of `treeSize` leaves with root `root`,
+ * given the audit path (RFC 6962 §2.1.1 PATH), by the algorithm of RFC 9162 §2.1.3.2. All inputs are
+ * untrusted. Throws {@link TranslogError} `BAD_HASH_LENGTH`, `INDEX_OUT_OF_RANGE` (index not in
+ * [0, treeSize)) or `INCLUSION_FAILED` (path too long, too short or not leading to `root`).
  */
 export function verifyInclusion(leaf: Uint8Array, index: bigint, treeSize: bigint, path: readonly Uint8Array[], root: Uint8Array): void {
   checkHash(leaf, "leaf hash");
@@ -107,7 +117,10 @@ export function verifyInclusion(leaf: Uint8Array, index: bigint, treeSize: bigin
 
 /**
  * Checks that the log of `newSize` leaves (root `newRoot`) extends the log of `oldSize` leaves (root
- * `oldRoot`). Throws {@link TranslogError} `CONSISTENCY_FAILED`.
+ * `oldRoot`), given the proof (RFC 6962 §2.1.2 PROOF), by the algorithm of RFC 9162 §2.1.4.2. Equal sizes
+ * need an empty proof and equal roots; the empty log (size 0, root `SHA-256("")`) is a prefix of every
+ * log and needs an empty proof. All inputs are untrusted. Throws {@link TranslogError} `BAD_HASH_LENGTH`
+ * or `CONSISTENCY_FAILED`.
  */
 export function verifyConsistency(
   oldSize: bigint,
@@ -129,8 +142,12 @@ export function verifyConsistency(
   }
   if (oldSize === 0n) {
     if (proof.length !== 0) throw fail("a proof from the empty log must be empty");
+    // RFC 9162 leaves the old root of an empty log unchecked; a head that claims size 0 with another
+    // root is not a head of this log, so it is refused rather than silently accepted.
+    if (!bytesEqual(oldRoot, EMPTY_LOG_ROOT)) throw fail("the empty log's root is SHA-256 of the empty string");
     return;
   }
+  // RFC 9162 §2.1.4.2 step 2: when the old tree is a perfect subtree its root is the proof's first node.
   const c = (oldSize & (oldSize - 1n)) === 0n ? [oldRoot, ...proof] : [...proof];
   if (c.length === 0) throw fail("empty proof");
   let fn = oldSize - 1n;
@@ -177,33 +194,61 @@ export interface SignedTreeHeadFields extends TreeHead {
   publicKey: Uint8Array;
 }
 
-/** The signed bytes: `"SHANDU-TLOG-STH-v1" ‖ u64 treeSize ‖ u64 timestampMs ‖ rootHash (32)`. */
+/**
+ * The signed bytes: `"SHANDU-TLOG-STH-v1" ‖ u64 treeSize ‖ u64 timestampMs ‖ rootHash (32)`, integers
+ * big-endian. Throws {@link TranslogError} `BAD_HASH_LENGTH` or `CodecError` `VALUE_OUT_OF_RANGE` (a size
+ * or time that is not a u64).
+ */
 export function treeHeadBytes(h: TreeHead): Uint8Array {
   checkHash(h.rootHash, "root hash");
+  for (const [field, v] of [
+    ["treeSize", h.treeSize],
+    ["timestampMs", h.timestampMs],
+  ] as const) {
+    if (typeof v !== "bigint" || v < 0n || v > U64_MAX) {
+      throw new CodecError("VALUE_OUT_OF_RANGE", `tree head ${field} must be a u64`, { facts: { field } });
+    }
+  }
   return new ByteWriter(64).bytes(STH_TAG).u64(h.treeSize).u64(h.timestampMs).bytes(h.rootHash).finish();
 }
 
-/** Signs a tree head with the log's 32-byte Ed25519 secret key. */
+function checkSecretKey(secretKey: Uint8Array): void {
+  if (!(secretKey instanceof Uint8Array) || secretKey.length !== 32) {
+    throw new CodecError("BAD_LENGTH", "an Ed25519 log secret key is 32 bytes", { facts: { field: "secretKey" } });
+  }
+}
+
+/**
+ * Signs a tree head with the log's 32-byte Ed25519 secret key (RFC 8032; 64-byte signature). Trusted
+ * input: the gateway's own head. Throws `CodecError` `BAD_LENGTH` for a key that is not 32 bytes, and
+ * what {@link treeHeadBytes} throws.
+ */
 export function signTreeHead(secretKey: Uint8Array, h: TreeHead): Uint8Array {
+  checkSecretKey(secretKey);
   return ed25519.sign(treeHeadBytes(h), secretKey);
 }
 
-/** The Ed25519 public key of a log secret key. */
+/** The 32-byte Ed25519 public key of a log secret key. Throws `CodecError` `BAD_LENGTH`. */
 export function logPublicKey(secretKey: Uint8Array): Uint8Array {
+  checkSecretKey(secretKey);
   return ed25519.getPublicKey(secretKey);
 }
 
 /**
- * Checks a signed tree head against the log key the auditor trusts. Throws {@link TranslogError}
- * `UNTRUSTED_LOG_KEY` (the head names another key) or `BAD_TREE_HEAD_SIGNATURE`.
+ * Checks a signed tree head against the log key the auditor trusts. The head is untrusted;
+ * `trustedPublicKey` is the only trusted input. Verification is strict RFC 8032 (no ZIP-215 leniency), so
+ * one head has one valid encoding of its key. Throws {@link TranslogError} `UNTRUSTED_LOG_KEY` (the head
+ * names another key), `BAD_HASH_LENGTH`, `BAD_TREE_HEAD_SIGNATURE` (including a size or time that is not
+ * a u64, which no honest log signs).
  */
 export function verifyTreeHead(sth: SignedTreeHeadFields, trustedPublicKey: Uint8Array): void {
   if (!bytesEqual(sth.publicKey, trustedPublicKey)) {
     throw new TranslogError("UNTRUSTED_LOG_KEY", "the tree head is signed by a key other than the trusted log key");
   }
+  checkHash(sth.rootHash, "root hash");
   let ok = false;
   try {
-    ok = sth.signature.length === 64 && ed25519.verify(sth.signature, treeHeadBytes(sth), trustedPublicKey);
+    ok = sth.signature.length === 64 && ed25519.verify(sth.signature, treeHeadBytes(sth), trustedPublicKey, { zip215: false });
   } catch {
     ok = false;
   }
