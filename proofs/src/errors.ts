@@ -207,7 +207,13 @@ export type FiscoErrorCode =
   /** The transaction carries a hash that is not the hash of its fields. */
   | "HASH_MISMATCH"
   /** A FISCO Merkle proof is malformed or does not lead to the root. */
-  | "MERKLE_PROOF_INVALID";
+  | "MERKLE_PROOF_INVALID"
+  /** A header's sealer list is not the one the verifier trusts. */
+  | "SEALER_LIST_MISMATCH"
+  /** A sealer signature does not verify, names no sealer, or repeats one. */
+  | "SEALER_SIGNATURE_INVALID"
+  /** The sealers that signed hold less than the PBFT quorum. */
+  | "SEALER_QUORUM_NOT_MET";
 
 export class FiscoError extends ShanduError<FiscoErrorCode> {
   override readonly name = "FiscoError";

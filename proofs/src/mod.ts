@@ -115,6 +115,19 @@ export type { EvmInclusionProof } from "./evidence/evmInclusion.ts";
 export { type BuiltTrie, buildTrie, EMPTY_TRIE_ROOT, indexedTrie, indexKey, trieRoot, verifyTrieProof } from "./evidence/mpt.ts";
 export { RLP_MAX_DEPTH, type RlpItem, rlpDecode, rlpEncode, rlpUint, uintBytes } from "./evidence/rlp.ts";
 export {
+  checkSealerQuorum,
+  decodeFiscoHeader,
+  decodeFiscoReceipt,
+  encodeFiscoHeader,
+  encodeFiscoReceipt,
+  type FiscoHeader,
+  type FiscoHeaderData,
+  type FiscoLogEntry,
+  type FiscoReceiptData,
+  fiscoHeaderHash,
+  fiscoReceiptHash,
+} from "./fisco/block.ts";
+export {
   addressOf,
   type CryptoSuite,
   checkSender,
@@ -129,6 +142,7 @@ export {
   sm3,
   suiteHash,
 } from "./fisco/crypto.ts";
+export { FISCO_MERKLE_WIDTH, fiscoMerkleProof, fiscoMerkleRoot, verifyFiscoMerkleProof } from "./fisco/merkle.ts";
 export { decodeTars, field as tarsField, TarsReader, type TarsStruct, TarsType, type TarsValue, TarsWriter } from "./fisco/tars.ts";
 export { DOMAIN, sha256 } from "./hash.ts";
 export {

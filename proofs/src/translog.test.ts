@@ -182,11 +182,11 @@ const vectorRoot = (size: number) => fromHex(TEST_ROOTS[size - 1]!);
 const SOME_HASH = fromHex("abacaba000000000000000000000000000000000000000000060061e00123456");
 
 test("RFC 6962 vectors: empty-tree hash and the roots of sizes 1..8", () => {
-  assert.equal(toHex(EMPTY_LOG_ROOT), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  assert.equal(toHex(EMPTY_LOG_ROOT), "0xe3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   assert.deepEqual(logRoot([]), EMPTY_LOG_ROOT);
   for (let n = 1; n <= 8; n++) {
-    assert.equal(toHex(logRoot(vectorLeafHashes.slice(0, n))), TEST_ROOTS[n - 1], `size ${n}`);
-    assert.equal(toHex(mth(vectorLeafHashes.slice(0, n))), TEST_ROOTS[n - 1], `reference, size ${n}`);
+    assert.deepEqual(logRoot(vectorLeafHashes.slice(0, n)), vectorRoot(n), `size ${n}`);
+    assert.deepEqual(mth(vectorLeafHashes.slice(0, n)), vectorRoot(n), `reference, size ${n}`);
   }
 });
 
@@ -343,11 +343,10 @@ test("property, sizes up to 300: proofs verify; a flipped byte, another index or
           outcome(() => verifyConsistency(BigInt(m1), BigInt(n1), r1, r2, pp));
         assert.equal(cons(old, n, roots[old]!, root, c), "passed");
         assert.notEqual(cons(old, n, flip(roots[old]!, at, 1 << bit), root, c), "passed");
-        if (old < n) {
+        // The empty log is a prefix of every log, so only proofs from a non-empty one can be tampered with.
+        if (old > 0 && old < n) {
           assert.notEqual(cons(old, n, roots[old]!, flip(root, at, 1 << bit), c), "passed");
           assert.notEqual(cons(old, n, roots[old]!, root, c.with(at % c.length, flip(c[at % c.length]!, at >> 5, 1 << bit))), "passed");
-        }
-        if (old > 0 && old < n) {
           const old2 = 1 + ((old + (at % (n - 1))) % (n - 1));
           if (old2 !== old) assert.notEqual(cons(old2, n, roots[old]!, root, c), "passed", `old size ${old2} for ${old}→${n}`);
           const n3 = n2 >= old ? n2 : n + 1;
@@ -415,7 +414,7 @@ test("tree heads: the signed bytes, and verification under the trusted log key o
   const pk = logPublicKey(sk);
   assert.deepEqual(pk, ed25519.getPublicKey(sk));
   const head = { treeSize: 5n, rootHash: vectorRoot(5), timestampMs: 1_790_000_000_000n };
-  assert.equal(toHex(treeHeadBytes(head)), `${toHex(utf8("SHANDU-TLOG-STH-v1"))}0000000000000005000001a0c1b35c00${TEST_ROOTS[4]}`);
+  assert.equal(toHex(treeHeadBytes(head)), `${toHex(utf8("SHANDU-TLOG-STH-v1"))}0000000000000005000001a0c4506c00${TEST_ROOTS[4]}`);
   const sth = { ...head, signature: signTreeHead(sk, head), publicKey: pk };
   assert.ok(ed25519.verify(sth.signature, treeHeadBytes(head), pk));
   const other = logPublicKey(new Uint8Array(32).fill(4));

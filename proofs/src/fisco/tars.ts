@@ -185,7 +185,10 @@ function check<T>(v: TarsValue | undefined, ok: (x: TarsValue) => x is T & TarsV
   return v;
 }
 
+const isList = (x: TarsValue): x is TarsValue[] => Array.isArray(x);
+
 export const field = {
+  list: (s: TarsStruct, tag: number, name: string): TarsValue[] => check(s.get(tag), isList, name) ?? [],
   int: (s: TarsStruct, tag: number, name: string): bigint | undefined => check(s.get(tag), (x): x is bigint => typeof x === "bigint", name),
   bytes: (s: TarsStruct, tag: number, name: string): Uint8Array | undefined =>
     check(s.get(tag), (x): x is Uint8Array => x instanceof Uint8Array, name),
@@ -246,6 +249,14 @@ export class TarsWriter {
     this.#head(0, TarsType.int8);
     this.int(0, BigInt(b.length));
     this.#raw(b);
+    return this;
+  }
+
+  /** A list: count, then each element written by `write` with tag 0. */
+  list<T>(tag: number, items: readonly T[], write: (w: TarsWriter, item: T) => void): this {
+    this.#head(tag, TarsType.list);
+    this.int(0, BigInt(items.length));
+    for (const item of items) write(this, item);
     return this;
   }
 
