@@ -166,7 +166,10 @@ export type EvidenceErrorCode =
   | "INBOX_MISMATCH"
   | "BATCH_MISMATCH"
   | "NOT_DELIVERED_HERE"
-  | "DELIVERY_FAILED";
+  | "DELIVERY_FAILED"
+  | "SEALER_LIST_MISMATCH"
+  | "SEALER_SIGNATURE_INVALID"
+  | "SEALER_QUORUM_NOT_MET";
 
 /**
  * Chain evidence (docs/protocol.md §8.4) that does not prove what it claims: malformed members, bytes

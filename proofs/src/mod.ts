@@ -112,6 +112,15 @@ export {
   parseEvmDeliveryEvidence,
 } from "./evidence/evmDelivery.ts";
 export type { EvmInclusionProof } from "./evidence/evmInclusion.ts";
+export {
+  FISCO_RECEIPT_EVIDENCE_KIND,
+  type FiscoReceiptProof,
+  type FiscoReceiptVerifierOptions,
+  fiscoReceiptEvidence,
+  fiscoReceiptEvidenceVerifier,
+  messageSentTopic,
+  parseFiscoReceiptEvidence,
+} from "./evidence/fisco.ts";
 export { type BuiltTrie, buildTrie, EMPTY_TRIE_ROOT, indexedTrie, indexKey, trieRoot, verifyTrieProof } from "./evidence/mpt.ts";
 export { RLP_MAX_DEPTH, type RlpItem, rlpDecode, rlpEncode, rlpUint, uintBytes } from "./evidence/rlp.ts";
 export {

@@ -16,6 +16,7 @@ import { fromHex, toHex, utf8 } from "./bytes.ts";
 import { TranslogError } from "./errors.ts";
 import { sha256 } from "./hash.ts";
 import type { ChainId } from "./message.ts";
+import { errorCode } from "./testing/mod.ts";
 import {
   EMPTY_LOG_ROOT,
   leafHash,
@@ -29,7 +30,6 @@ import {
   verifyInclusion,
   verifyTreeHead,
 } from "./translog.ts";
-import { errorCode } from "./testing/mod.ts";
 
 // ---- Reference implementation: RFC 6962 §2.1 MTH, §2.1.1 PATH, §2.1.2 PROOF/SUBPROOF, by recursion on slices.
 
@@ -250,10 +250,7 @@ test("RFC 6962 vectors: consistency proofs verify, equal the reference PROOF, an
       ["preceding proof[0]", () => verifyConsistency(m, n, r1, r2, [p[0]!, ...p])],
       ["truncated proof", () => verifyConsistency(m, n, r1, r2, p.slice(0, -1))],
       ["trailing garbage", () => verifyConsistency(m, n, r1, r2, [...p, new Uint8Array(0)])],
-      ...p.map((_, i): [string, () => void] => [
-        `proof[${i}] bit 4`,
-        () => verifyConsistency(m, n, r1, r2, p.with(i, flip(p[i]!, 0, 16))),
-      ]),
+      ...p.map((_, i): [string, () => void] => [`proof[${i}] bit 4`, () => verifyConsistency(m, n, r1, r2, p.with(i, flip(p[i]!, 0, 16)))]),
     ];
     for (const [what, f] of probes) assert.notEqual(outcome(f), "passed", `${v.from}→${v.to}: ${what}`);
   }
@@ -328,7 +325,8 @@ test("property, sizes up to 300: proofs verify; a flipped byte, another index or
         assert.equal(incl(d[m]!, m, n, p, root), "passed");
         assert.notEqual(incl(flip(d[m]!, at, 1 << bit), m, n, p, root), "passed");
         assert.notEqual(incl(d[m]!, m, n, p, flip(root, at, 1 << bit)), "passed");
-        if (p.length > 0) assert.notEqual(incl(d[m]!, m, n, p.with(at % p.length, flip(p[at % p.length]!, at >> 5, 1 << bit)), root), "passed");
+        if (p.length > 0)
+          assert.notEqual(incl(d[m]!, m, n, p.with(at % p.length, flip(p[at % p.length]!, at >> 5, 1 << bit)), root), "passed");
         // Another index never verifies; another size verifies only when RFC 9162 cannot tell the
         // two apart (the same proof shape), which a signed head binding (size, root) rules out.
         const m2 = (m + 1 + (b % n)) % n;

@@ -33,7 +33,8 @@ export class MerkleLog {
    * amortised: each completed aligned subtree is hashed once. Throws `INVALID_REQUEST` unless 32 bytes.
    */
   append(leafHash: Uint8Array): bigint {
-    if (!(leafHash instanceof Uint8Array) || leafHash.length !== 32) throw new GatewayError("INVALID_REQUEST", "a log leaf hash is 32 bytes", { facts: { field: "leafHash" } });
+    if (!(leafHash instanceof Uint8Array) || leafHash.length !== 32)
+      throw new GatewayError("INVALID_REQUEST", "a log leaf hash is 32 bytes", { facts: { field: "leafHash" } });
     const index = this.#levels[0]!.length;
     this.#levels[0]!.push(leafHash);
     let j = 0;

@@ -145,16 +145,38 @@ function verifyEvmReceipt(ev: EvmReceiptProof, ctx: EvidenceContext, pinned: Rea
 
 /** Checks that `log` is a well-formed `MessageSent` from `outbox` and returns its `body`. */
 function messageSentBody(log: RlpItem, outbox: Uint8Array, logIndex: number): Uint8Array {
+  const parts = logParts(log);
+  if (!parts) {
+    throw new EvidenceError(
+      "LOG_MISMATCH",
+      `log ${logIndex} is not a MessageSent event from the outbox: not a list of [address, topics, data]`,
+      {
+        facts: { logIndex, field: "log" },
+      },
+    );
+  }
+  return messageSentBodyOf(parts, outbox, logIndex, MESSAGE_SENT_TOPIC);
+}
+
+/**
+ * Checks that a log (address, topics, data) is a well-formed `MessageSent` from `outbox` — event
+ * signature `eventTopic` (keccak-256 on EVM chains, SM3 on SM chains), topics repeating the body's
+ * destination and nonce — and returns its `body`. Throws `LOG_MISMATCH` naming the field.
+ */
+export function messageSentBodyOf(
+  parts: { address: Uint8Array; topics: readonly Uint8Array[]; data: Uint8Array },
+  outbox: Uint8Array,
+  logIndex: number,
+  eventTopic: Uint8Array,
+): Uint8Array {
   const bad = (field: string, reason: string) =>
     new EvidenceError("LOG_MISMATCH", `log ${logIndex} is not a MessageSent event from the outbox: ${reason}`, {
       facts: { logIndex, field },
     });
-  const parts = logParts(log);
-  if (!parts) throw bad("log", "not a list of [address, topics, data]");
   if (!bytesEqual(parts.address, outbox)) throw bad("address", "emitted by another address");
   const [topic0, destination, nonce] = parts.topics;
-  if (parts.topics.length !== 3) throw bad("topics", "not three 32-byte topics");
-  if (!bytesEqual(topic0!, MESSAGE_SENT_TOPIC)) throw bad("topics[0]", "another event signature");
+  if (parts.topics.length !== 3 || parts.topics.some((t) => t.length !== 32)) throw bad("topics", "not three 32-byte topics");
+  if (!bytesEqual(topic0!, eventTopic)) throw bad("topics[0]", "another event signature");
   // abi.encode(bytes body): offset 32, length, zero-padded bytes.
   const body = abiBytesAt(parts.data, 0, 32);
   if (!body) throw bad("data", "not the ABI encoding of one bytes value");
