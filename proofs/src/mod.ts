@@ -151,6 +151,7 @@ export {
   sm3,
   suiteHash,
 } from "./fisco/crypto.ts";
+export { fiscoInt32, fiscoInt64, fiscoText } from "./fisco/fields.ts";
 export { FISCO_MERKLE_WIDTH, fiscoMerkleProof, fiscoMerkleRoot, verifyFiscoMerkleProof } from "./fisco/merkle.ts";
 export { decodeTars, field as tarsField, TarsReader, type TarsStruct, TarsType, type TarsValue, TarsWriter } from "./fisco/tars.ts";
 export { DOMAIN, sha256 } from "./hash.ts";

@@ -20,6 +20,9 @@ import {
   decodeTars,
   FiscoError,
   tarsField as field,
+  fiscoInt32,
+  fiscoInt64,
+  fiscoText,
   signerPublicKey,
   signHash,
   suiteHash,
@@ -60,39 +63,25 @@ export interface TransactionV3 {
   sender: Uint8Array;
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: false });
 const enc = new TextEncoder();
-const text = (b: Uint8Array | undefined) => (b ? utf8.decode(b) : "");
-
-function i32be(v: number): Uint8Array {
-  const out = new Uint8Array(4);
-  new DataView(out.buffer).setInt32(0, v);
-  return out;
-}
-
-function i64be(v: bigint): Uint8Array {
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigInt64(0, BigInt.asIntN(64, v));
-  return out;
-}
 
 function readData(s: TarsStruct): TransactionDataV3 {
   const version = field.int(s, 1, "data.version") ?? 0n;
   if (version < 0n || version > 2n) throw new FiscoError("TARS_MALFORMED", "unknown transaction version", { facts: { version } });
   return {
     version: Number(version),
-    chainId: text(field.bytes(s, 2, "data.chainID")),
-    groupId: text(field.bytes(s, 3, "data.groupID")),
+    chainId: fiscoText(field.bytes(s, 2, "data.chainID")),
+    groupId: fiscoText(field.bytes(s, 3, "data.groupID")),
     blockLimit: field.int(s, 4, "data.blockLimit") ?? 0n,
-    nonce: text(field.bytes(s, 5, "data.nonce")),
-    to: text(field.bytes(s, 6, "data.to")),
+    nonce: fiscoText(field.bytes(s, 5, "data.nonce")),
+    to: fiscoText(field.bytes(s, 6, "data.to")),
     input: field.bytes(s, 7, "data.input") ?? new Uint8Array(0),
-    abi: text(field.bytes(s, 8, "data.abi")),
-    value: text(field.bytes(s, 9, "data.value")),
-    gasPrice: text(field.bytes(s, 10, "data.gasPrice")),
+    abi: fiscoText(field.bytes(s, 8, "data.abi")),
+    value: fiscoText(field.bytes(s, 9, "data.value")),
+    gasPrice: fiscoText(field.bytes(s, 10, "data.gasPrice")),
     gasLimit: field.int(s, 11, "data.gasLimit") ?? 0n,
-    maxFeePerGas: text(field.bytes(s, 12, "data.maxFeePerGas")),
-    maxPriorityFeePerGas: text(field.bytes(s, 13, "data.maxPriorityFeePerGas")),
+    maxFeePerGas: fiscoText(field.bytes(s, 12, "data.maxFeePerGas")),
+    maxPriorityFeePerGas: fiscoText(field.bytes(s, 13, "data.maxPriorityFeePerGas")),
     extension: field.bytes(s, 14, "data.extension") ?? new Uint8Array(0),
   };
 }
@@ -108,7 +97,7 @@ export function decodeTransactionV3(bytes: Uint8Array): TransactionV3 {
     signature: field.bytes(s, 3, "signature") ?? new Uint8Array(0),
     importTime: field.int(s, 4, "importTime") ?? 0n,
     attribute: Number(field.int(s, 5, "attribute") ?? 0n),
-    source: text(field.bytes(s, 6, "source")),
+    source: fiscoText(field.bytes(s, 6, "source")),
     sender: field.bytes(s, 7, "sender") ?? new Uint8Array(0),
   };
 }
@@ -116,10 +105,10 @@ export function decodeTransactionV3(bytes: Uint8Array): TransactionV3 {
 /** The bytes the transaction hash is computed over (see the module docs). */
 export function transactionHashInput(d: TransactionDataV3): Uint8Array {
   const parts = [
-    i32be(d.version),
+    fiscoInt32(d.version),
     enc.encode(d.chainId),
     enc.encode(d.groupId),
-    i64be(d.blockLimit),
+    fiscoInt64(d.blockLimit),
     enc.encode(d.nonce),
     enc.encode(d.to),
     d.input,
@@ -129,7 +118,7 @@ export function transactionHashInput(d: TransactionDataV3): Uint8Array {
     parts.push(
       enc.encode(d.value),
       enc.encode(d.gasPrice),
-      i64be(d.gasLimit),
+      fiscoInt64(d.gasLimit),
       enc.encode(d.maxFeePerGas),
       enc.encode(d.maxPriorityFeePerGas),
     );

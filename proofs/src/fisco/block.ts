@@ -20,23 +20,10 @@
 import { bytesEqual, concatBytes, toHex } from "../bytes.ts";
 import { FiscoError } from "../errors.ts";
 import { type CryptoSuite, signerPublicKey, sm2Verify, suiteHash } from "./crypto.ts";
+import { fiscoInt32, fiscoInt64, fiscoText } from "./fields.ts";
 import { decodeTars, field, type TarsStruct, type TarsValue, TarsWriter } from "./tars.ts";
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
-const text = (b: Uint8Array | undefined) => (b ? dec.decode(b) : "");
-
-function i32be(v: number): Uint8Array {
-  const out = new Uint8Array(4);
-  new DataView(out.buffer).setInt32(0, v);
-  return out;
-}
-
-function i64be(v: bigint): Uint8Array {
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigInt64(0, BigInt.asIntN(64, v));
-  return out;
-}
 
 function asStruct(v: TarsValue, what: string): TarsStruct {
   if (!(v instanceof Map)) throw new FiscoError("TARS_MALFORMED", `TARS: ${what} is not a struct`, { facts: { field: what } });
@@ -78,7 +65,7 @@ export function decodeFiscoReceipt(bytes: Uint8Array): { data: FiscoReceiptData;
   const logs = field.list(d, 6, "receipt.logEntries").map((v, i) => {
     const l = asStruct(v, `logEntries.${i}`);
     return {
-      address: text(field.bytes(l, 1, "log.address")),
+      address: fiscoText(field.bytes(l, 1, "log.address")),
       topics: field.list(l, 2, "log.topic").map((t, j) => asBytes(t, `logEntries.${i}.topic.${j}`)),
       data: field.bytes(l, 3, "log.data") ?? new Uint8Array(0),
     };
@@ -86,13 +73,13 @@ export function decodeFiscoReceipt(bytes: Uint8Array): { data: FiscoReceiptData;
   return {
     data: {
       version: Number(field.int(d, 1, "receipt.version") ?? 0n),
-      gasUsed: text(field.bytes(d, 2, "receipt.gasUsed")),
-      contractAddress: text(field.bytes(d, 3, "receipt.contractAddress")),
+      gasUsed: fiscoText(field.bytes(d, 2, "receipt.gasUsed")),
+      contractAddress: fiscoText(field.bytes(d, 3, "receipt.contractAddress")),
       status: Number(field.int(d, 4, "receipt.status") ?? 0n),
       output: field.bytes(d, 5, "receipt.output") ?? new Uint8Array(0),
       logs,
       blockNumber: field.int(d, 7, "receipt.blockNumber") ?? 0n,
-      effectiveGasPrice: text(field.bytes(d, 8, "receipt.effectiveGasPrice")),
+      effectiveGasPrice: fiscoText(field.bytes(d, 8, "receipt.effectiveGasPrice")),
     },
     dataHash: field.bytes(s, 2, "receipt.dataHash") ?? new Uint8Array(0),
   };
@@ -121,10 +108,10 @@ export function encodeFiscoReceipt(d: FiscoReceiptData, dataHash?: Uint8Array): 
 }
 
 export function fiscoReceiptHash(suite: CryptoSuite, d: FiscoReceiptData): Uint8Array {
-  const parts = [i32be(d.version), enc.encode(d.gasUsed), enc.encode(d.contractAddress), i32be(d.status), d.output];
+  const parts = [fiscoInt32(d.version), enc.encode(d.gasUsed), enc.encode(d.contractAddress), fiscoInt32(d.status), d.output];
   if (d.version >= 1) parts.push(enc.encode(d.effectiveGasPrice));
   for (const l of d.logs) parts.push(enc.encode(l.address), ...l.topics, l.data);
-  parts.push(i64be(d.blockNumber));
+  parts.push(fiscoInt64(d.blockNumber));
   return suiteHash(suite, concatBytes(...parts));
 }
 
@@ -168,7 +155,7 @@ export function decodeFiscoHeader(bytes: Uint8Array): FiscoHeader {
       receiptRoot: field.bytes(d, 5, "header.receiptRoot") ?? new Uint8Array(0),
       stateRoot: field.bytes(d, 6, "header.stateRoot") ?? new Uint8Array(0),
       blockNumber: field.int(d, 7, "header.blockNumber") ?? 0n,
-      gasUsed: text(field.bytes(d, 8, "header.gasUsed")),
+      gasUsed: fiscoText(field.bytes(d, 8, "header.gasUsed")),
       timestamp: field.int(d, 9, "header.timestamp") ?? 0n,
       sealer: field.int(d, 10, "header.sealer") ?? 0n,
       sealerList: field.list(d, 11, "header.sealerList").map((v, i) => asBytes(v, `sealerList.${i}`)),
@@ -204,20 +191,20 @@ export function encodeFiscoHeader(h: FiscoHeader): Uint8Array {
 }
 
 export function fiscoHeaderHash(suite: CryptoSuite, d: FiscoHeaderData): Uint8Array {
-  const parts: Uint8Array[] = [i32be(d.version)];
-  for (const p of d.parents) parts.push(i64be(p.blockNumber), p.blockHash);
+  const parts: Uint8Array[] = [fiscoInt32(d.version)];
+  for (const p of d.parents) parts.push(fiscoInt64(p.blockNumber), p.blockHash);
   parts.push(
     d.txsRoot,
     d.receiptRoot,
     d.stateRoot,
-    i64be(d.blockNumber),
+    fiscoInt64(d.blockNumber),
     enc.encode(d.gasUsed),
-    i64be(d.timestamp),
-    i64be(d.sealer),
+    fiscoInt64(d.timestamp),
+    fiscoInt64(d.sealer),
     ...d.sealerList,
     d.extraData,
   );
-  for (const w of d.consensusWeights) parts.push(i64be(w));
+  for (const w of d.consensusWeights) parts.push(fiscoInt64(w));
   return suiteHash(suite, concatBytes(...parts));
 }
 
