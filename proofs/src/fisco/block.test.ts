@@ -143,5 +143,16 @@ for (const suite of ["ecdsa", "sm"] as const) {
       "SEALER_SIGNATURE_INVALID",
     );
     assert.ok(keys.length === 4);
+    // No sealers at all, or weights of zero, never make a quorum, even against an empty pinned list.
+    const empty = { ...header, signatures: [], data: { ...header.data, sealerList: [], consensusWeights: [] } };
+    assert.equal(
+      code(() => checkSealerQuorum(suite, { ...empty, dataHash: fiscoHeaderHash(suite, empty.data) }, [])),
+      "SEALER_QUORUM_NOT_MET",
+    );
+    const zero = { ...header, signatures: [], data: { ...header.data, consensusWeights: [0n, 0n, 0n, 0n] } };
+    assert.equal(
+      code(() => checkSealerQuorum(suite, { ...zero, dataHash: fiscoHeaderHash(suite, zero.data) }, sealers)),
+      "SEALER_QUORUM_NOT_MET",
+    );
   });
 }

@@ -229,6 +229,12 @@ export function checkSealerQuorum(suite: CryptoSuite, header: FiscoHeader, trust
     });
   }
   const weights = d.consensusWeights.length === d.sealerList.length ? d.consensusWeights : d.sealerList.map(() => 1n);
+  // No sealers, or weights that are not positive, can make no quorum (an empty set must not pass vacuously).
+  if (weights.length === 0 || weights.some((w) => w < 1n)) {
+    throw new FiscoError("SEALER_QUORUM_NOT_MET", "the header names no sealers, or a sealer weight below 1", {
+      facts: { sealers: weights.length },
+    });
+  }
   const total = weights.reduce((a, b) => a + b, 0n);
   const quorum = total - (total - 1n) / 3n;
   const seen = new Set<number>();
