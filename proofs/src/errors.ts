@@ -216,7 +216,9 @@ export type FiscoErrorCode =
   /** A sealer signature does not verify, names no sealer, or repeats one. */
   | "SEALER_SIGNATURE_INVALID"
   /** The sealers that signed hold less than the PBFT quorum. */
-  | "SEALER_QUORUM_NOT_MET";
+  | "SEALER_QUORUM_NOT_MET"
+  /** A FISCO node answered a JSON-RPC call with an error object, or with a result of the wrong shape. */
+  | "RPC_ERROR";
 
 export class FiscoError extends ShanduError<FiscoErrorCode> {
   override readonly name = "FiscoError";

@@ -25,6 +25,8 @@ export {
   TarsWriter,
 } from "@shandu/proofs";
 export { FiscoError, type FiscoErrorCode } from "./errors.ts";
+export { buildFiscoReceiptEvidence, type FiscoEvidenceRequest } from "./evidence.ts";
+export { FiscoRpcClient, type FiscoRpcOptions, flatProof, headerFromJson, type RpcReceipt, receiptFromJson } from "./rpc.ts";
 export {
   type CheckedTransactionV3,
   checkTransactionV3,
