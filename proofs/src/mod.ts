@@ -98,6 +98,7 @@ export {
   evmReceiptEvidence,
   evmReceiptEvidenceVerifier,
   MESSAGE_SENT_TOPIC,
+  messageSentBodyOf,
   parseEvmReceiptEvidence,
 } from "./evidence/evm.ts";
 export {

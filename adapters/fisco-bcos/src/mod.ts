@@ -24,6 +24,7 @@ export {
   type TarsValue,
   TarsWriter,
 } from "@shandu/proofs";
+export { FiscoAdapter, type FiscoAdapterConfig, fiscoAdapterModule, fiscoConfigSchema } from "./adapter.ts";
 export { FiscoError, type FiscoErrorCode } from "./errors.ts";
 export { buildFiscoReceiptEvidence, type FiscoEvidenceRequest } from "./evidence.ts";
 export { FiscoRpcClient, type FiscoRpcOptions, flatProof, headerFromJson, type RpcReceipt, receiptFromJson } from "./rpc.ts";

@@ -216,6 +216,17 @@ export class FiscoRpcClient {
     return headerFromJson(await this.request("getBlockByNumber", [Number(number), true, false], signal));
   }
 
+  /** Header and transaction hashes of block `number` (`getBlockByNumber` with onlyTxHash). */
+  async getBlockWithTxHashes(number: bigint, signal?: AbortSignal): Promise<{ header: FiscoHeader; txHashes: Uint8Array[] }> {
+    const b = await this.request("getBlockByNumber", [Number(number), false, true], signal);
+    const txs = list(obj(b, "block").transactions, "transactions").map((t, i) => {
+      // Some versions answer objects even with onlyTxHash; take their hash.
+      const h = typeof t === "string" ? t : obj(t, `transactions[${i}]`).hash;
+      return hexBytes(h, `transactions[${i}]`, 32);
+    });
+    return { header: headerFromJson(b), txHashes: txs };
+  }
+
   async getTransactionReceipt(hash: Uint8Array, requireProof: boolean, signal?: AbortSignal): Promise<RpcReceipt | null> {
     const r = await this.request("getTransactionReceipt", [`0x${Buffer.from(hash).toString("hex")}`, requireProof], signal);
     return r === null ? null : receiptFromJson(r);

@@ -160,7 +160,8 @@ export async function startFakeFiscoNode(o: FakeFiscoNodeOptions): Promise<FakeF
       case "getBlockByNumber": {
         const b = blocks[Number(rest[0]) - 1];
         if (!b) throw { code: -32602, message: "block not found" };
-        return headerJson(b.header);
+        // [number, onlyHeader, onlyTxHash]: with onlyHeader false, the transactions (hashes only here).
+        return rest[1] === false ? { ...headerJson(b.header), transactions: b.txHashes.map(hex) } : headerJson(b.header);
       }
       case "getTransactionReceipt": {
         const h = String(rest[0]).toLowerCase();
