@@ -135,6 +135,7 @@ export {
   type FiscoLogEntry,
   type FiscoReceiptData,
   fiscoHeaderHash,
+  fiscoLogAddress,
   fiscoReceiptHash,
 } from "./fisco/block.ts";
 export {

@@ -27,6 +27,7 @@ import {
   decodeMessage,
   type Evidence,
   fiscoHeaderHash,
+  fiscoLogAddress,
   fromHex,
   type Message,
   messageIdOfEncoding,
@@ -132,9 +133,7 @@ export class FiscoAdapter implements ChainAdapter {
         for (const [logIndex, log] of receipt.data.logs.entries()) {
           eventIndex++;
           if (next === from.blockNumber && eventIndex <= from.eventIndex) continue;
-          const address = /^(0x)?[0-9a-fA-F]{40}$/.test(log.address)
-            ? fromHex(log.address.startsWith("0x") ? log.address : `0x${log.address}`, 20)
-            : null;
+          const address = fiscoLogAddress(log.address);
           if (!address || !bytesEqual(address, this.config.outbox) || !log.topics[0] || !bytesEqual(log.topics[0], topic)) continue;
           const body = messageSentBodyOf({ address, topics: log.topics, data: log.data }, this.config.outbox, logIndex, topic);
           // The canonical encoding: the body (fields 1–8) and the source position (docs/protocol.md §2).

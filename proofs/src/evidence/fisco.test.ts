@@ -19,6 +19,7 @@ import {
 import { type CryptoSuite, publicKeyOf, signHash, suiteHash } from "../fisco/crypto.ts";
 import { fiscoMerkleProof, fiscoMerkleRoot } from "../fisco/merkle.ts";
 import { sm3 } from "../fisco/sm3.ts";
+import type { Json } from "../json.ts";
 import { encodeMessage, type Message, MessageKind, messageId } from "../message.ts";
 import { fiscoReceiptEvidence, fiscoReceiptEvidenceVerifier, messageSentTopic } from "./fisco.ts";
 
@@ -175,12 +176,16 @@ test("malformed evidence is EVIDENCE_MALFORMED naming the member", () => {
   const f = fixture("ecdsa");
   const v = fiscoReceiptEvidenceVerifier();
   const e = fiscoReceiptEvidence(f.proof);
-  for (const [k, bad] of [
+  const cases: [string, Json][] = [
     ["suite", "rsa"],
     ["header", "zz"],
     ["receiptProof", "0x00"],
     ["outbox", "0x1234"],
-  ] as const) {
+    ["header", `0x${"00".repeat(65_537)}`],
+    ["receiptProof", Array.from({ length: 257 }, () => `0x${"00".repeat(32)}`)],
+    ["transactionProof", [`0x${"00".repeat(33)}`]],
+  ];
+  for (const [k, bad] of cases) {
     assert.throws(
       () => v.verify({ ...e, [k]: bad }, ctx(f.message)),
       (err: unknown) => err instanceof EvidenceError && err.code === "EVIDENCE_MALFORMED" && err.facts.path === k,

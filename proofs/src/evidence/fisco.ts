@@ -27,12 +27,21 @@
 import type { Evidence } from "../bundle/bundle.ts";
 import type { EvidenceContext, EvidenceVerifier } from "../bundle/verify.ts";
 import { ByteWriter, bytesEqual, fromHex, toHex, utf8 } from "../bytes.ts";
-import { EvidenceError, FiscoError } from "../errors.ts";
-import { checkSealerQuorum, decodeFiscoHeader, decodeFiscoReceipt, type FiscoHeader, fiscoReceiptHash } from "../fisco/block.ts";
+import { BundleError, EvidenceError, FiscoError } from "../errors.ts";
+import {
+  checkSealerQuorum,
+  decodeFiscoHeader,
+  decodeFiscoReceipt,
+  type FiscoHeader,
+  fiscoLogAddress,
+  fiscoReceiptHash,
+} from "../fisco/block.ts";
 import { type CryptoSuite, suiteHash } from "../fisco/crypto.ts";
 import { verifyFiscoMerkleProof } from "../fisco/merkle.ts";
+import { arr, hex } from "../json.ts";
 import { encodeMessage } from "../message.ts";
 import { messageSentBodyOf } from "./evm.ts";
+import { checkPinnedAddress, pinnedAddresses } from "./evmInclusion.ts";
 
 export const FISCO_RECEIPT_EVIDENCE_KIND = "fisco-receipt";
 
@@ -61,29 +70,34 @@ function malformed(path: string, why: string): EvidenceError {
   return new EvidenceError("EVIDENCE_MALFORMED", `fisco-receipt evidence: ${path} ${why}`, { facts: { path } });
 }
 
+/** Size bounds of untrusted evidence members, as for EVM evidence (`evmInclusion.ts`). */
+const MAX_HEADER_BYTES = 65_536;
+const MAX_RECEIPT_BYTES = 4 << 20;
+/** Proof elements are 4-byte count markers or 32-byte hashes; 256 covers any block FISCO can hold. */
+const MAX_PROOF_ELEMENTS = 256;
+
+/**
+ * Reads `"fisco-receipt"` evidence. Checks only the shape (types, hex, lengths, sizes); throws
+ * {@link EvidenceError} `EVIDENCE_MALFORMED` with the member in `facts.path`.
+ */
 export function parseFiscoReceiptEvidence(e: Evidence): FiscoReceiptProof {
-  if (e.kind !== FISCO_RECEIPT_EVIDENCE_KIND) throw malformed("kind", `is not ${FISCO_RECEIPT_EVIDENCE_KIND}`);
-  const hexOf = (v: unknown, path: string, len?: number): Uint8Array => {
-    if (typeof v !== "string") throw malformed(path, "must be 0x hex");
-    try {
-      return fromHex(v, len, path);
-    } catch {
-      throw malformed(path, len ? `must be ${len} bytes of 0x hex` : "must be 0x hex");
-    }
-  };
-  const list = (v: unknown, path: string): Uint8Array[] => {
-    if (!Array.isArray(v) || v.length > 256) throw malformed(path, "must be a list of at most 256 0x hex strings");
-    return v.map((x, i) => hexOf(x, `${path}[${i}]`));
-  };
-  if (e.suite !== "ecdsa" && e.suite !== "sm") throw malformed("suite", 'must be "ecdsa" or "sm"');
-  return {
-    suite: e.suite,
-    header: hexOf(e.header, "header"),
-    receipt: hexOf(e.receipt, "receipt"),
-    receiptProof: list(e.receiptProof, "receiptProof"),
-    transactionProof: list(e.transactionProof, "transactionProof"),
-    outbox: hexOf(e.outbox, "outbox", 20),
-  };
+  try {
+    if (e.kind !== FISCO_RECEIPT_EVIDENCE_KIND) throw malformed("kind", `is not ${FISCO_RECEIPT_EVIDENCE_KIND}`);
+    if (e.suite !== "ecdsa" && e.suite !== "sm") throw malformed("suite", 'must be "ecdsa" or "sm"');
+    const proof = (v: unknown, path: string) => arr(v, path, MAX_PROOF_ELEMENTS).map((x, i) => hex(x, `${path}[${i}]`, undefined, 32));
+    return {
+      suite: e.suite,
+      header: hex(e.header, "header", undefined, MAX_HEADER_BYTES),
+      receipt: hex(e.receipt, "receipt", undefined, MAX_RECEIPT_BYTES),
+      receiptProof: proof(e.receiptProof, "receiptProof"),
+      transactionProof: proof(e.transactionProof, "transactionProof"),
+      outbox: hex(e.outbox, "outbox", 20),
+    };
+  } catch (cause) {
+    if (!(cause instanceof BundleError)) throw cause;
+    const path = String(cause.facts.path ?? "evidence").replace(/\[\d+\]$/, "");
+    throw new EvidenceError("EVIDENCE_MALFORMED", `fisco-receipt evidence: ${cause.shortMessage}`, { facts: { path }, cause });
+  }
 }
 
 export interface FiscoReceiptVerifierOptions {
@@ -124,7 +138,7 @@ export function fiscoReceiptEvidenceVerifier(opts: FiscoReceiptVerifierOptions =
       { suite: s.suite, nodeIds: s.nodeIds.map((n, i) => fromHex(n, 64, `sealers[${chain}][${i}]`)) },
     ]),
   );
-  const outboxes = new Map(Object.entries(opts.outboxes ?? {}).map(([chain, a]) => [chain, fromHex(a, 20, `outboxes[${chain}]`)]));
+  const outboxes = pinnedAddresses(opts.outboxes, "outboxes");
   return {
     kind: FISCO_RECEIPT_EVIDENCE_KIND,
     verify: (evidence, ctx) => verifyFiscoReceipt(parseFiscoReceiptEvidence(evidence), ctx, sealers, outboxes),
@@ -139,12 +153,8 @@ function verifyFiscoReceipt(
 ): string {
   const m = ctx.message;
   const chain = m.sourceChainId.toString();
+  checkPinnedAddress(outboxes, m.sourceChainId, ev.outbox, "OUTBOX_MISMATCH", "outbox", "source");
   const pinnedOutbox = outboxes.get(chain);
-  if (pinnedOutbox && !bytesEqual(pinnedOutbox, ev.outbox)) {
-    throw new EvidenceError("OUTBOX_MISMATCH", "the evidence names another outbox than the one pinned for the source chain", {
-      facts: { sourceChainId: chain, pinned: toHex(pinnedOutbox), evidence: toHex(ev.outbox) },
-    });
-  }
   const pin = sealers.get(chain);
   if (pin && pin.suite !== ev.suite) {
     throw new EvidenceError("CHAIN_ID_MISMATCH", "the evidence uses another cryptography suite than the source chain's", {
@@ -195,9 +205,7 @@ function verifyFiscoReceipt(
     throw new EvidenceError("LOG_NOT_FOUND", "the receipt has no log at the message's log index", {
       facts: { logIndex, logs: receipt.data.logs.length },
     });
-  const address = /^(0x)?[0-9a-fA-F]{40}$/.test(log.address)
-    ? fromHex(log.address.startsWith("0x") ? log.address : `0x${log.address}`, 20)
-    : new Uint8Array(0);
+  const address = fiscoLogAddress(log.address) ?? new Uint8Array(0);
   const body = messageSentBodyOf({ address, topics: log.topics, data: log.data }, ev.outbox, logIndex, messageSentTopic(suite));
   const proven = new ByteWriter(body.length + 44).bytes(body).u64(header.data.blockNumber).bytes(m.source.txHash).u32(logIndex).finish();
   if (!bytesEqual(proven, encodeMessage(m))) {

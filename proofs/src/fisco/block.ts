@@ -17,7 +17,7 @@
  * its sealer list is the one the verifier trusts and sealers holding a quorum — total weight minus the
  * faults PBFT tolerates, `⌊(total − 1) / 3⌋` — signed it.
  */
-import { bytesEqual, concatBytes, toHex } from "../bytes.ts";
+import { bytesEqual, concatBytes, fromHex, toHex } from "../bytes.ts";
 import { FiscoError } from "../errors.ts";
 import { type CryptoSuite, signerPublicKey, sm2Verify, suiteHash } from "./crypto.ts";
 import { fiscoInt32, fiscoInt64, fiscoText } from "./fields.ts";
@@ -38,6 +38,12 @@ function asBytes(v: TarsValue, what: string): Uint8Array {
 function asInt(v: TarsValue, what: string): bigint {
   if (typeof v !== "bigint") throw new FiscoError("TARS_MALFORMED", `TARS: ${what} is not an integer`, { facts: { field: what } });
   return v;
+}
+
+/** A log's address as FISCO writes it (hex text, `0x` optional) as 20 bytes, or `null` if it is not one. */
+export function fiscoLogAddress(text: string): Uint8Array | null {
+  if (!/^(0x)?[0-9a-fA-F]{40}$/.test(text)) return null;
+  return fromHex(text.startsWith("0x") ? text : `0x${text}`, 20);
 }
 
 export interface FiscoLogEntry {
