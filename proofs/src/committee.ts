@@ -9,11 +9,13 @@
  * Quorum: a signer set S satisfies the policy when `weight(S)·denominator ≥ numerator·totalWeight` and,
  * for every group rule, S holds at least `minSigners` members of that group.
  */
+import { secp256k1 } from "@noble/curves/secp256k1.js";
 import type { Bls } from "./bls/bls.ts";
 import type { BlsPublicKey } from "./bls/interface.ts";
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from "./bls/interface.ts";
 import { ByteReader, ByteWriter, bytesEqual, toHex, U64_MAX, utf8 } from "./bytes.ts";
 import { AttestationError, BlsError, CodecError, CommitteeError } from "./errors.ts";
+import { sm2PointValid } from "./fisco/crypto.ts";
 import { DOMAIN, sha256Concat } from "./hash.ts";
 
 export const MAX_COMMITTEE_MEMBERS = 1024;
@@ -209,6 +211,16 @@ function fixed(b: Uint8Array, len: number, field: string): void {
   }
 }
 
+function nativeKeyIsPoint(k: NativeKey): boolean {
+  if (k.scheme === "sm2") return k.publicKey.length === 65 && k.publicKey[0] === 4 && sm2PointValid(k.publicKey.subarray(1));
+  try {
+    secp256k1.Point.fromBytes(k.publicKey).assertValidity();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A committee whose keys and proofs of possession were checked. Only these are used to verify. */
 export interface VerifiedCommittee {
   readonly committee: Committee;
@@ -250,6 +262,13 @@ export function verifyCommittee(c: Committee, bls: Bls): VerifiedCommittee {
       });
     }
     if (keyHex.has(key.hex)) throw new CommitteeError("DUPLICATE_PUBLIC_KEY", "two members share a BLS key", { facts: { member: m.id } });
+    for (const k of m.nativeKeys) {
+      if (!nativeKeyIsPoint(k)) {
+        throw new CommitteeError("INVALID_NATIVE_KEY", `member ${m.id} has a ${k.scheme} key that is not a point of its curve`, {
+          facts: { member: m.id, scheme: k.scheme },
+        });
+      }
+    }
     keyHex.add(key.hex);
     keys.push(key);
     totalWeight += m.weight;

@@ -126,7 +126,10 @@ export type AttestationErrorCode =
   | "BAD_SIGNATURE"
   | "NONCE_RANGE_INVALID"
   | "PARTIAL_FROM_UNKNOWN_MEMBER"
-  | "DUPLICATE_PARTIAL";
+  | "DUPLICATE_PARTIAL"
+  | "NATIVE_KEY_MISSING"
+  | "NATIVE_SIGNATURE_INVALID"
+  | "NATIVE_SIGNATURES_LENGTH";
 
 export class AttestationError extends ShanduError<AttestationErrorCode> {
   override readonly name = "AttestationError";

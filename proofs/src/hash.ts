@@ -42,4 +42,5 @@ export const DOMAIN = {
   attest: utf8("SHANDU-ATTEST-v1"),
   committee: utf8("SHANDU-COMMITTEE-v1"),
   rotate: utf8("SHANDU-ROTATE-v1"),
+  native: utf8("SHANDU-NATIVE-v1"),
 } as const;

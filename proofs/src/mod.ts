@@ -148,6 +148,8 @@ export {
   SM2_DEFAULT_USER_ID,
   signerPublicKey,
   signHash,
+  sm2PointValid,
+  sm2Sign,
   sm2Verify,
   sm2Z,
   sm3,
@@ -185,6 +187,20 @@ export {
   messageIdOfEncoding,
   type SourcePosition,
 } from "./message.ts";
+export {
+  aggregateNative,
+  decodeNativeAttestation,
+  encodeNativeAttestation,
+  memberNativeKey,
+  NATIVE_SIGNATURE_BYTES,
+  type NativeAttestation,
+  type NativePartial,
+  nativeDigest,
+  nativePublicKey,
+  signNative,
+  verifyNativeAttestation,
+  verifyNativeSignature,
+} from "./native.ts";
 export { CommitteeChain, type EpochEntry, type RotationRecord, rotationSigningRoot, verifyCommitteeChain } from "./rotation.ts";
 export {
   EMPTY_LOG_ROOT,

@@ -187,11 +187,16 @@ export function signHash(suite: CryptoSuite, hash: Uint8Array, secretKey: Uint8A
     }
     throw new FiscoError("BAD_SIGNATURE", "could not determine the recovery id of a fresh signature");
   }
+  return concatBytes(sm2Sign(hash, secretKey), publicKeyOf("sm", secretKey));
+}
+
+/** SM2 signature `r ‖ s` (64 bytes) over `message` (GB/T 32918.2 §6.1, default user id, fresh random k). */
+export function sm2Sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array {
   const { n } = SM2_CURVE;
   const d = toBig(secretKey);
   if (d < 1n || d >= n - 1n) throw new FiscoError("SIGNATURE_MALFORMED", "SM2 secret key out of range");
   const pub = publicKeyOf("sm", secretKey);
-  const e = toBig(sm3(concatBytes(sm2Z(pub), hash)));
+  const e = toBig(sm3(concatBytes(sm2Z(pub), message)));
   for (;;) {
     const k = randomScalar(n);
     const x1 = Sm2Point.BASE.multiply(k).toAffine().x;
@@ -199,6 +204,17 @@ export function signHash(suite: CryptoSuite, hash: Uint8Array, secretKey: Uint8A
     if (r === 0n || r + k === n) continue;
     const s = (modInverse(1n + d, n) * (((k - r * d) % n) + n)) % n;
     if (s === 0n) continue;
-    return concatBytes(be32(r), be32(s), pub);
+    return concatBytes(be32(r), be32(s));
+  }
+}
+
+/** Whether 64 bytes `x ‖ y` are a point of the SM2 curve (not the identity). */
+export function sm2PointValid(publicKey64: Uint8Array): boolean {
+  if (publicKey64.length !== 64) return false;
+  try {
+    Sm2Point.fromBytes(concatBytes(Uint8Array.of(4), publicKey64)).assertValidity();
+    return true;
+  } catch {
+    return false;
   }
 }

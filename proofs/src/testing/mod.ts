@@ -7,9 +7,10 @@ import { type Attestation, type BatchHeader, batchSigningRoot, makeBitfield } fr
 import type { Bls } from "../bls/bls.ts";
 import { keyGen } from "../bls/keygen.ts";
 import { utf8 } from "../bytes.ts";
-import { type Committee, type CommitteeMember, committeeSetHash, type QuorumPolicy } from "../committee.ts";
+import { type Committee, type CommitteeMember, committeeSetHash, type NativeKeySchemeName, type QuorumPolicy } from "../committee.ts";
 import { ShanduError } from "../errors.ts";
 import { sha256 } from "../hash.ts";
+import { type NativeAttestation, nativePublicKey, signNative } from "../native.ts";
 import { type RotationRecord, rotationSigningRoot } from "../rotation.ts";
 
 export interface MemberSpec {
@@ -22,6 +23,15 @@ export interface TestCommittee {
   committee: Committee;
   /** Secret keys, by member index. */
   secretKeys: Uint8Array[];
+  /** Native secret keys per scheme, by member index (only for schemes asked for). */
+  nativeSecretKeys: Partial<Record<NativeKeySchemeName, Uint8Array[]>>;
+}
+
+/** Order of both secp256k1 and SM2 is above 2^255, so a SHA-256 value below 2^255 with a nonzero top half is in range. */
+export function testNativeSecretKey(seed: string, memberId: string, scheme: NativeKeySchemeName): Uint8Array {
+  const k = sha256(utf8(`shandu-test-native-key:${scheme}:${seed}:${memberId}`));
+  k[0] = (k[0]! & 0x7f) | 0x01;
+  return k;
 }
 
 /** Derives member i's secret key from `seed` and the member id. */
@@ -31,18 +41,22 @@ export function testSecretKey(seed: string, memberId: string): Uint8Array {
 
 export function makeTestCommittee(
   bls: Bls,
-  opts: { epoch?: bigint; seed: string; members: MemberSpec[]; policy: QuorumPolicy },
+  opts: { epoch?: bigint; seed: string; members: MemberSpec[]; policy: QuorumPolicy; nativeSchemes?: NativeKeySchemeName[] },
 ): TestCommittee {
   const secretKeys = opts.members.map((m) => testSecretKey(opts.seed, m.id));
+  const nativeSecretKeys: TestCommittee["nativeSecretKeys"] = {};
+  for (const scheme of opts.nativeSchemes ?? []) {
+    nativeSecretKeys[scheme] = opts.members.map((m) => testNativeSecretKey(opts.seed, m.id, scheme));
+  }
   const members: CommitteeMember[] = opts.members.map((m, i) => ({
     id: m.id,
     group: m.group,
     weight: m.weight ?? 1,
     blsPublicKey: bls.publicKeyOf(secretKeys[i]!),
     proofOfPossession: bls.provePossession(secretKeys[i]!),
-    nativeKeys: [],
+    nativeKeys: (opts.nativeSchemes ?? []).map((scheme) => ({ scheme, publicKey: nativePublicKey(scheme, nativeSecretKeys[scheme]![i]!) })),
   }));
-  return { committee: { epoch: opts.epoch ?? 0n, members, policy: opts.policy }, secretKeys };
+  return { committee: { epoch: opts.epoch ?? 0n, members, policy: opts.policy }, secretKeys, nativeSecretKeys };
 }
 
 /** The pilot's quorum policy: two thirds of the weight, and each alliance and the regulator among the signers. */
@@ -56,10 +70,11 @@ export const PILOT_POLICY: QuorumPolicy = {
 };
 
 /** The pilot committee: two alliances, a clearing bank and the regulator. */
-export function pilotCommittee(bls: Bls, seed = "pilot", epoch = 0n): TestCommittee {
+export function pilotCommittee(bls: Bls, seed = "pilot", epoch = 0n, nativeSchemes: NativeKeySchemeName[] = []): TestCommittee {
   return makeTestCommittee(bls, {
     epoch,
     seed,
+    nativeSchemes,
     members: [
       { id: "shanghai-lowcarbon", group: "shanghai-alliance" },
       { id: "shenzhen-welfare", group: "shenzhen-alliance" },
@@ -80,6 +95,20 @@ export function signAs(bls: Bls, tc: TestCommittee, signerIndices: number[], roo
     committeeSetHash: committeeSetHash(tc.committee),
     signers: makeBitfield(tc.committee.members.length, signerIndices),
     signature: bls.aggregateSignatures(signerIndices.map((i) => bls.sign(tc.secretKeys[i]!, root))),
+  };
+}
+
+/** Native co-signatures of `root` by the given members (no policy check, like {@link signAs}). */
+export function signNativeAs(tc: TestCommittee, scheme: NativeKeySchemeName, signerIndices: number[], root: Uint8Array): NativeAttestation {
+  const keys = tc.nativeSecretKeys[scheme];
+  if (!keys) throw new ShanduError("TEST_SETUP", `the test committee has no ${scheme} keys`);
+  const sorted = [...signerIndices].sort((a, b) => a - b);
+  return {
+    scheme,
+    epoch: tc.committee.epoch,
+    committeeSetHash: committeeSetHash(tc.committee),
+    signers: makeBitfield(tc.committee.members.length, sorted),
+    signatures: sorted.map((i) => signNative(scheme, keys[i]!, root)),
   };
 }
 
