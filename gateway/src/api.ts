@@ -4,7 +4,7 @@
  * interface over the network. Methods throw {@link GatewayError}; the transports map codes through
  * `GATEWAY_ERRORS` and the client maps them back, so a caller sees the same code locally and remotely.
  */
-import type { Attestation, BatchHeader, Committee, RotationRecord } from "@shandu/proofs";
+import type { Attestation, BatchHeader, Committee, NativeAttestation, NativeKeySchemeName, RotationRecord } from "@shandu/proofs";
 
 export interface SubmitPartialRequest {
   header: BatchHeader;
@@ -15,6 +15,11 @@ export interface SubmitPartialRequest {
   signature: Uint8Array;
   /** Canonical message encodings with nonces firstNonce..lastNonce, in order. */
   messages: Uint8Array[];
+  /**
+   * Native co-signatures over the same signing root (docs/protocol.md §6.5), at most one per scheme.
+   * Required, in the destination's scheme, on lanes whose destination verifies native co-signatures.
+   */
+  native?: { scheme: NativeKeySchemeName; signature: Uint8Array }[];
 }
 
 export type SubmitPartialStatus =
@@ -33,6 +38,8 @@ export interface SubmitPartialResponse {
 export interface AttestedBatch {
   header: BatchHeader;
   attestation: Attestation;
+  /** The same signers' native co-signatures, for a destination that verifies those (§6.5). */
+  native?: NativeAttestation;
   /** Canonical message encodings, nonce order. */
   messages: Uint8Array[];
   /** The committee chain from genesis a destination walks to check `attestation`. */

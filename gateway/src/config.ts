@@ -8,6 +8,7 @@
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { type AdapterConfigBase, AdapterError, type AdapterModules } from "@shandu/adapter-core";
+import type { NativeKeySchemeName } from "@shandu/proofs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { GatewayError } from "./errors.ts";
@@ -98,6 +99,9 @@ export const configSchema = z
           member: z.string().min(1),
           /** BLS secret key (32 bytes hex, mode 0600). */
           blsKeyFile: z.string().min(1),
+          /** Native keys (32 bytes hex, mode 0600), needed for lanes into chains that verify native co-signatures. */
+          secp256k1KeyFile: z.string().min(1).optional(),
+          sm2KeyFile: z.string().min(1).optional(),
           stateDir: z.string().min(1),
           gateway: gatewayClient,
         }),
@@ -138,6 +142,8 @@ export interface ChainConfig {
   chainId: bigint;
   /** Parsed by the adapter module of its kind. */
   adapter: AdapterConfigBase;
+  /** Set when the chain's inbox verifies native co-signatures (§6.5) instead of BLS aggregates. */
+  nativeScheme?: NativeKeySchemeName;
 }
 
 export interface ShanduConfig extends Omit<RawConfig, "chains" | "lanes"> {
@@ -196,7 +202,8 @@ export function parseConfig(raw: unknown, modules: AdapterModules, baseDir: stri
     const clash = ids.get(adapter.chainId);
     if (clash) throw fieldError(`chains.${name}.chainId`, `chain id ${adapter.chainId} is also used by "${clash}"`);
     ids.set(adapter.chainId, name);
-    chains.set(name, { name, chainId: adapter.chainId, adapter });
+    const nativeScheme = module.nativeScheme?.(adapter);
+    chains.set(name, { name, chainId: adapter.chainId, adapter, ...(nativeScheme ? { nativeScheme } : {}) });
   }
   const lanes = c.lanes.map((l) => ({ ...l, sourceChainId: chains.get(l.from)!.chainId, destinationChainId: chains.get(l.to)!.chainId }));
   const seen = new Set<string>();

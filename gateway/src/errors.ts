@@ -11,6 +11,11 @@ export type GatewayErrorCode =
   | "WRONG_EPOCH"
   /** The partial's signature does not verify for the member's key over the batch's signing root. */
   | "BAD_SIGNATURE"
+  /**
+   * On a lane whose destination verifies native co-signatures (docs/protocol.md §6.5): the partial has
+   * no native signature of the destination's scheme, or it does not verify for the member's native key.
+   */
+  | "BAD_NATIVE_SIGNATURE"
   /** The messages do not hash to the header's root, the header is malformed, or it overlaps an attested batch differently. */
   | "BATCH_MISMATCH"
   /** The member already signed a different root for this nonce range: evidence was recorded. */
@@ -37,6 +42,7 @@ export const GATEWAY_ERRORS: Readonly<Record<GatewayErrorCode, GatewayErrorInfo>
   UNKNOWN_MEMBER: { disposition: "reject", grpc: 7 /* PERMISSION_DENIED */, http: 403 },
   WRONG_EPOCH: { disposition: "reject", grpc: 9 /* FAILED_PRECONDITION */, http: 409 },
   BAD_SIGNATURE: { disposition: "reject", grpc: 3 /* INVALID_ARGUMENT */, http: 400 },
+  BAD_NATIVE_SIGNATURE: { disposition: "reject", grpc: 3, http: 400 },
   BATCH_MISMATCH: { disposition: "reject", grpc: 3, http: 400 },
   EQUIVOCATION: { disposition: "reject", grpc: 9, http: 409 },
   UNKNOWN_LANE: { disposition: "reject", grpc: 5 /* NOT_FOUND */, http: 404 },

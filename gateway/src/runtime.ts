@@ -6,7 +6,15 @@
 import { readFile } from "node:fs/promises";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { type AdapterModules, type ChainAdapter, createAdapter, type Lane } from "@shandu/adapter-core";
-import { type Bls, type Committee, committeeFromJson, type RotationRecord, rotationFromJson, verifyCommitteeChain } from "@shandu/proofs";
+import {
+  type Bls,
+  type Committee,
+  committeeFromJson,
+  type NativeKeySchemeName,
+  type RotationRecord,
+  rotationFromJson,
+  verifyCommitteeChain,
+} from "@shandu/proofs";
 import { Attester, type AttesterEvent } from "./attester/attester.ts";
 import type { ShanduConfig } from "./config.ts";
 import { GatewayError } from "./errors.ts";
@@ -80,6 +88,13 @@ export async function createAdapters(
   return out;
 }
 
+/** Destination chain ids whose inboxes verify native co-signatures, with their scheme. */
+export function nativeSchemesOf(config: ShanduConfig): Map<bigint, NativeKeySchemeName> {
+  const out = new Map<bigint, NativeKeySchemeName>();
+  for (const c of config.chains.values()) if (c.nativeScheme) out.set(c.chainId, c.nativeScheme);
+  return out;
+}
+
 const lanesOf = (config: ShanduConfig): Lane[] =>
   config.lanes.map((l) => ({ sourceChainId: l.sourceChainId, destinationChainId: l.destinationChainId }));
 
@@ -124,6 +139,7 @@ export async function startGateway(config: ShanduConfig, o: StartOptions): Promi
       chain: committees.chain,
       committees: { genesis: committees.genesis, rotations: committees.rotations },
       lanes: lanesOf(config),
+      nativeSchemes: nativeSchemesOf(config),
       adapters,
       logSecretKey,
       logPublicKey,
@@ -170,6 +186,24 @@ export async function startAttester(
   try {
     const committees = await loadCommittees(config, o.bls);
     const secretKey = await readKeyFile(a.blsKeyFile, 32, "BLS key");
+    // Native keys for the schemes this member's lanes need, checked now rather than at the first batch.
+    const nativeSchemes = nativeSchemesOf(config);
+    const nativeKeys: Partial<Record<NativeKeySchemeName, Uint8Array>> = {};
+    for (const l of config.lanes) {
+      const scheme = nativeSchemes.get(l.destinationChainId);
+      if (!scheme || nativeKeys[scheme]) continue;
+      const file = scheme === "secp256k1" ? a.secp256k1KeyFile : a.sm2KeyFile;
+      if (!file) {
+        throw new GatewayError(
+          "INVALID_REQUEST",
+          `chain ${l.to} verifies ${scheme} co-signatures: set ${scheme}KeyFile for attester ${member}`,
+          {
+            facts: { field: `attesters.${member}.${scheme}KeyFile` },
+          },
+        );
+      }
+      nativeKeys[scheme] = await readKeyFile(file, 32, `${scheme} key`);
+    }
     const sourceNames = new Set(config.lanes.map((l) => l.from));
     const adapters = await createAdapters(config, o.modules, o.bls, sourceNames);
     opened.push(...adapters.values());
@@ -182,6 +216,8 @@ export async function startAttester(
     const attester = new Attester({
       memberId: member,
       secretKey,
+      nativeSchemes,
+      nativeKeys,
       bls: o.bls,
       chain: committees.chain,
       sources: [...adapters.values()].map((adapter) => ({

@@ -11,6 +11,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ChainAdapter, Lane } from "@shandu/adapter-core";
 import {
+  aggregateNative,
   aggregatePartials,
   type BatchHeader,
   type Bls,
@@ -29,10 +30,13 @@ import {
   leafHash,
   logLeafData,
   type Message,
+  memberNativeKey,
+  type NativeKeySchemeName,
   type RotationRecord,
   ShanduError,
   signTreeHead,
   toHex,
+  verifyNativeSignature,
 } from "@shandu/proofs";
 import type {
   AttestedBatch,
@@ -79,6 +83,11 @@ export interface GatewayServiceOptions {
   committees: { genesis: Committee; rotations: RotationRecord[] };
   /** Lanes this gateway attests; partials for others are refused with `UNKNOWN_LANE`. */
   lanes: readonly Lane[];
+  /**
+   * Destination chains that verify native co-signatures instead of BLS (§6.5), with their scheme. Every
+   * partial for a lane into one of them must carry a valid native signature of that scheme.
+   */
+  nativeSchemes?: ReadonlyMap<bigint, NativeKeySchemeName>;
   /** Adapters by Shandu chain id, used only to add chain evidence to proof bundles. */
   adapters?: ReadonlyMap<bigint, ChainAdapter>;
   /** Ed25519 secret key (32 bytes) that signs the log's tree heads. */
@@ -208,12 +217,14 @@ export class GatewayService implements GatewayApi {
         facts: { memberId: req.memberId, epoch: req.epoch, firstNonce: h.firstNonce, lastNonce: h.lastNonce },
       });
     }
+    const nativeSignature = this.#nativeSignature(req, committee.committee.members[memberIndex]!, signingRoot);
     const recorded = await this.#o.store.recordPartial({
       header: h,
       epoch: req.epoch,
       memberIndex,
       memberId: req.memberId,
       signature: req.signature,
+      ...(nativeSignature ? { nativeSignature } : {}),
       messages: packMessages(req.messages),
     });
     switch (recorded.status) {
@@ -249,6 +260,42 @@ export class GatewayService implements GatewayApi {
     }
   }
 
+  /**
+   * The partial's native co-signature, checked, when the lane's destination verifies those; otherwise
+   * none may be sent. Throws `BAD_NATIVE_SIGNATURE` or `INVALID_REQUEST`.
+   */
+  #nativeSignature(req: SubmitPartialRequest, member: Committee["members"][number], signingRoot: Uint8Array): Uint8Array | undefined {
+    const scheme = this.#o.nativeSchemes?.get(req.header.destinationChainId);
+    const given = req.native ?? [];
+    if (new Set(given.map((n) => n.scheme)).size !== given.length) {
+      throw new GatewayError("INVALID_REQUEST", "at most one native signature per scheme", { facts: { field: "native" } });
+    }
+    const extra = given.find((n) => n.scheme !== scheme);
+    if (extra) {
+      throw new GatewayError("INVALID_REQUEST", `this lane's destination does not take ${extra.scheme} co-signatures`, {
+        facts: { field: "native", scheme: extra.scheme, destinationChainId: req.header.destinationChainId },
+      });
+    }
+    if (!scheme) return undefined;
+    const facts = { memberId: req.memberId, scheme, destinationChainId: req.header.destinationChainId };
+    const sig = given[0]?.signature;
+    if (!sig) {
+      throw new GatewayError("BAD_NATIVE_SIGNATURE", `this lane's destination verifies ${scheme} co-signatures; the partial has none`, {
+        facts,
+      });
+    }
+    const key = memberNativeKey(member, scheme);
+    if (!key) {
+      throw new GatewayError("BAD_NATIVE_SIGNATURE", `the member has no ${scheme} key in this epoch's committee`, { facts });
+    }
+    if (!verifyNativeSignature(scheme, key, signingRoot, sig)) {
+      throw new GatewayError("BAD_NATIVE_SIGNATURE", `the ${scheme} co-signature does not verify for this member over the batch`, {
+        facts,
+      });
+    }
+    return sig;
+  }
+
   /** Aggregates once the stored partials meet the policy; true when the batch is attested. */
   async #tryAggregate(h: BatchHeader, committee: ReturnType<CommitteeChain["committeeFor"]>): Promise<boolean> {
     const partials = await this.#o.store.partialsFor(h, committee.epoch);
@@ -262,8 +309,26 @@ export class GatewayService implements GatewayApi {
     }
     const signingRoot = batchSigningRoot(committee.hash, committee.epoch, h);
     const attestation = aggregatePartials(committee, signingRoot, partials, this.#o.bls);
+    // Every partial of a native lane was stored with its checked native signature, so the same signers
+    // meet the same policy natively.
+    const scheme = this.#o.nativeSchemes?.get(h.destinationChainId);
+    const native = scheme
+      ? aggregateNative(
+          committee,
+          scheme,
+          signingRoot,
+          partials.map((p) => {
+            if (!p.nativeSignature) {
+              throw new GatewayError("BAD_NATIVE_SIGNATURE", "a stored partial of a native lane has no native signature", {
+                facts: { memberIndex: p.memberIndex, scheme },
+              });
+            }
+            return { memberIndex: p.memberIndex, signature: p.nativeSignature };
+          }),
+        )
+      : undefined;
     const leaf = leafHash(logLeafData(h, attestation));
-    const { created, logIndex } = await this.#o.store.commitAttestation(h, attestation, () => leaf);
+    const { created, logIndex } = await this.#o.store.commitAttestation(h, attestation, () => leaf, native);
     const seen = this.#firstSeen.get(batchMsgId(h));
     this.#firstSeen.delete(batchMsgId(h));
     if (created) {
@@ -292,7 +357,14 @@ export class GatewayService implements GatewayApi {
   }
 
   #toAttested(s: StoredAttestation): AttestedBatch {
-    return { header: s.header, attestation: s.attestation, messages: s.messages, committees: this.#o.committees, logIndex: s.logIndex };
+    return {
+      header: s.header,
+      attestation: s.attestation,
+      ...(s.native ? { native: s.native } : {}),
+      messages: s.messages,
+      committees: this.#o.committees,
+      logIndex: s.logIndex,
+    };
   }
 
   async #publish(s: StoredAttestation): Promise<boolean> {

@@ -123,6 +123,7 @@ export class Relayer {
         {
           header: h,
           attestation: batch.attestation,
+          ...(batch.native ? { nativeAttestation: batch.native } : {}),
           committees: batch.committees,
           messages: built.messages,
           proof: built.tree.prove(indices),

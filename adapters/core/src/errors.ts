@@ -38,7 +38,9 @@ export type AdapterErrorCode =
   /** The adapter was closed. */
   | "CLOSED"
   /** The caller's AbortSignal fired before the work finished. */
-  | "CANCELLED";
+  | "CANCELLED"
+  /** This adapter cannot do what was asked on its chain kind (yet); the message says what is missing. */
+  | "UNSUPPORTED";
 
 /** What a caller should do after each code. Retry codes are transient; reject codes are not. */
 export const ADAPTER_ERROR_DISPOSITIONS: Readonly<Record<AdapterErrorCode, Disposition>> = {
@@ -58,6 +60,7 @@ export const ADAPTER_ERROR_DISPOSITIONS: Readonly<Record<AdapterErrorCode, Dispo
   SUBMISSION_TIMEOUT: "retry",
   CLOSED: "reject",
   CANCELLED: "retry",
+  UNSUPPORTED: "reject",
 };
 
 /**

@@ -18,6 +18,8 @@ import type {
   Message,
   MessageId,
   MultiProof,
+  NativeAttestation,
+  NativeKeySchemeName,
   RotationRecord,
 } from "@shandu/proofs";
 
@@ -73,6 +75,11 @@ export interface Delivery {
   committees: CommitteeProof;
   messages: Message[];
   proof: MultiProof;
+  /**
+   * The same signers' native co-signatures (docs/protocol.md §6.5), for a destination whose inbox
+   * verifies those instead of the BLS aggregate (FISCO BCOS). Untrusted like the rest.
+   */
+  nativeAttestation?: NativeAttestation;
 }
 
 export interface DeliveryReceipt {
@@ -163,4 +170,9 @@ export interface AdapterModule<Config extends AdapterConfigBase = AdapterConfigB
   readonly kind: string;
   parseConfig(raw: unknown): Config;
   create(config: Config, ctx: AdapterContext): Promise<ChainAdapter>;
+  /**
+   * The native co-signature scheme (§6.5) this chain's inbox verifies, when it cannot verify BLS
+   * aggregates; attesters then co-sign its lanes with that scheme and the gateway requires it.
+   */
+  nativeScheme?(config: Config): NativeKeySchemeName | undefined;
 }

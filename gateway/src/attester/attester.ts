@@ -12,7 +12,17 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ChainAdapter, Cursor, WatchItem } from "@shandu/adapter-core";
-import { type Bls, batchSigningRoot, buildBatch, type CommitteeChain, ShanduError, toHex, type VerifiedCommittee } from "@shandu/proofs";
+import {
+  type Bls,
+  batchSigningRoot,
+  buildBatch,
+  type CommitteeChain,
+  type NativeKeySchemeName,
+  ShanduError,
+  signNative,
+  toHex,
+  type VerifiedCommittee,
+} from "@shandu/proofs";
 import type { GatewayApi, SubmitPartialStatus } from "../api.ts";
 import { GatewayError } from "../errors.ts";
 import { type Logger, silentLogger } from "../log.ts";
@@ -35,6 +45,13 @@ export interface AttesterOptions {
   memberId: string;
   /** BLS secret key (32 bytes), read by the caller from the member's key file. */
   secretKey: Uint8Array;
+  /**
+   * Destination chains that verify native co-signatures (§6.5), with their scheme; batches for them are
+   * also signed with the member's native key of that scheme.
+   */
+  nativeSchemes?: ReadonlyMap<bigint, NativeKeySchemeName>;
+  /** The member's native secret keys (32 bytes each), by scheme. */
+  nativeKeys?: Partial<Record<NativeKeySchemeName, Uint8Array>>;
   bls: Bls;
   chain: CommitteeChain;
   /** Source chains with the destination chain ids whose lanes this member attests. */
@@ -194,7 +211,28 @@ export class Attester {
       memberId: this.#o.memberId,
       signature,
       messages: items.map((i) => i.encoding),
+      ...this.#native(h.destinationChainId, batchSigningRoot(committee.hash, committee.epoch, h)),
     });
+  }
+
+  /**
+   * The native co-signature for a destination that verifies those. It signs the very root the journal
+   * already guards, so it needs no journal entry of its own.
+   */
+  #native(destinationChainId: bigint, signingRoot: Uint8Array): { native?: { scheme: NativeKeySchemeName; signature: Uint8Array }[] } {
+    const scheme = this.#o.nativeSchemes?.get(destinationChainId);
+    if (!scheme) return {};
+    const key = this.#o.nativeKeys?.[scheme];
+    if (!key) {
+      throw new GatewayError(
+        "INVALID_REQUEST",
+        `chain ${destinationChainId} verifies ${scheme} co-signatures but this attester has no ${scheme} key`,
+        {
+          facts: { field: `attesters.nativeKeyFiles.${scheme}`, destinationChainId },
+        },
+      );
+    }
+    return { native: [{ scheme, signature: signNative(scheme, key, signingRoot) }] };
   }
 
   async #submit(req: Parameters<GatewayApi["submitPartial"]>[0]): Promise<void> {

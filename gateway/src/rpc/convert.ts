@@ -19,9 +19,16 @@ import {
   type Committee,
   committeeFromJson,
   committeeToJson,
+  decodeNativeAttestation,
   type ErrorFacts,
+  encodeNativeAttestation,
+  MAX_COMMITTEE_MEMBERS,
   MAX_PAYLOAD_BYTES,
   MAX_TREE_LEAVES,
+  NATIVE_SIGNATURE_BYTES,
+  type NativeAttestation,
+  NativeKeyScheme,
+  type NativeKeySchemeName,
   type RotationRecord,
   rotationFromJson,
   rotationToJson,
@@ -111,6 +118,7 @@ export interface PbAttestedBatch {
   messages: Uint8Array[];
   committees_json: string;
   log_index: PbU64;
+  native_attestation?: Uint8Array;
 }
 export interface PbSubmitPartialRequest {
   header: PbBatchHeader;
@@ -118,6 +126,7 @@ export interface PbSubmitPartialRequest {
   member_id: string;
   signature: Uint8Array;
   messages: Uint8Array[];
+  native?: { scheme: number; signature: Uint8Array }[];
 }
 export type PbSubmitPartialStatus = "SUBMIT_PARTIAL_STATUS_ACCEPTED" | "SUBMIT_PARTIAL_STATUS_DUPLICATE" | "SUBMIT_PARTIAL_STATUS_ATTESTED";
 export interface PbSubmitPartialResponse {
@@ -348,6 +357,7 @@ function attestedBatchToPb(b: AttestedBatch): PbAttestedBatch {
     messages: b.messages,
     committees_json: committeesToJsonText(b.committees),
     log_index: b.logIndex.toString(),
+    native_attestation: b.native ? encodeNativeAttestation(b.native) : new Uint8Array(0),
   };
 }
 
@@ -359,7 +369,35 @@ function attestedBatchFromPb(v: unknown, field: string): AttestedBatch {
     messages: pbBytesList(o.messages, `${field}.messages`, MAX_TREE_LEAVES),
     committees: committeesFromJsonText(o.committees_json, `${field}.committees_json`),
     logIndex: pbU64(o.log_index, `${field}.log_index`),
+    ...nativeAttestationFromPb(o.native_attestation, `${field}.native_attestation`),
   };
+}
+
+function nativeAttestationFromPb(v: unknown, field: string): { native?: NativeAttestation } {
+  if (v === undefined || v === null) return {};
+  const b = pbBytes(v, field, undefined, MAX_NATIVE_ATTESTATION_BYTES);
+  if (b.length === 0) return {};
+  try {
+    return { native: decodeNativeAttestation(b) };
+  } catch (cause) {
+    throw invalid(field, "a native attestation (docs/protocol.md §6.5)", cause);
+  }
+}
+
+const NATIVE_SCHEMES: Readonly<Record<number, NativeKeySchemeName>> = { 1: "secp256k1", 2: "sm2" };
+/** A native attestation of the largest committee: header, bitfield, 65-byte signatures. */
+const MAX_NATIVE_ATTESTATION_BYTES = 64 + MAX_SIGNERS_BYTES + MAX_COMMITTEE_MEMBERS * 65;
+
+function nativeSignaturesFromPb(v: unknown, field: string): Pick<SubmitPartialRequest, "native"> {
+  const list = v === undefined || v === null ? [] : pbList(v, field, 2);
+  if (list.length === 0) return {};
+  const native = list.map((x, i) => {
+    const o = pbObj(x, `${field}[${i}]`);
+    const scheme = NATIVE_SCHEMES[Number(o.scheme)];
+    if (!scheme) throw invalid(`${field}[${i}].scheme`, "1 (secp256k1) or 2 (sm2)");
+    return { scheme, signature: pbBytes(o.signature, `${field}[${i}].signature`, NATIVE_SIGNATURE_BYTES[scheme]) };
+  });
+  return { native };
 }
 
 const STATUS_TO_PB: Readonly<Record<SubmitPartialStatus, PbSubmitPartialStatus>> = {
@@ -418,6 +456,7 @@ export const submitPartialRequestCodec: PbCodec<SubmitPartialRequest, PbSubmitPa
     member_id: r.memberId,
     signature: r.signature,
     messages: r.messages,
+    ...(r.native ? { native: r.native.map((n) => ({ scheme: NativeKeyScheme[n.scheme], signature: n.signature })) } : {}),
   }),
   fromPb: (p) => {
     const o = pbObj(p, "request");
@@ -427,6 +466,7 @@ export const submitPartialRequestCodec: PbCodec<SubmitPartialRequest, PbSubmitPa
       memberId: memberIdFromPb(o.member_id, "member_id"),
       signature: pbBytes(o.signature, "signature", SIGNATURE_BYTES),
       messages: pbBytesList(o.messages, "messages", MAX_TREE_LEAVES),
+      ...nativeSignaturesFromPb(o.native, "native"),
     };
   },
 };

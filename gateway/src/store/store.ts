@@ -6,7 +6,13 @@
  * - a nonce range has at most one attestation (primary key), and attestations get consecutive log
  *   indices under the lock on `log_head`, so the transparency log has exactly one order.
  */
-import type { Attestation, BatchHeader } from "@shandu/proofs";
+import {
+  type Attestation,
+  type BatchHeader,
+  decodeNativeAttestation,
+  encodeNativeAttestation,
+  type NativeAttestation,
+} from "@shandu/proofs";
 import type { BatchRef } from "../api.ts";
 import type { Row, SqlClient } from "./sql.ts";
 
@@ -16,6 +22,8 @@ export interface PartialRecord {
   memberIndex: number;
   memberId: string;
   signature: Uint8Array;
+  /** The member's native co-signature (§6.5), on lanes whose destination verifies those. */
+  nativeSignature?: Uint8Array;
   /** Length-prefixed canonical message encodings ({@link packMessages}). */
   messages: Uint8Array;
 }
@@ -33,6 +41,8 @@ export type RecordPartialResult =
 export interface StoredAttestation {
   header: BatchHeader;
   attestation: Attestation;
+  /** The native co-signatures of the same signers, on lanes whose destination verifies those. */
+  native?: NativeAttestation;
   messages: Uint8Array[];
   logIndex: bigint;
   published: boolean;
@@ -89,7 +99,7 @@ const RANGE = "src = $1 AND dst = $2 AND first_nonce = $3 AND last_nonce = $4";
 const rangeParams = (h: BatchRef) => [h.sourceChainId, h.destinationChainId, h.firstNonce, h.lastNonce];
 
 const ATTESTATION_COLUMNS = `a.src::text AS src, a.dst::text AS dst, a.first_nonce::text AS first_nonce, a.last_nonce::text AS last_nonce,
-  a.root, a.epoch::text AS epoch, a.committee_set_hash, a.signers, a.signature, a.log_index::text AS log_index,
+  a.root, a.epoch::text AS epoch, a.committee_set_hash, a.signers, a.signature, a.native_attestation, a.log_index::text AS log_index,
   a.published_at IS NOT NULL AS published, c.messages`;
 const ATTESTATION_JOIN = `attestations a JOIN batch_candidates c
   ON c.src = a.src AND c.dst = a.dst AND c.first_nonce = a.first_nonce AND c.last_nonce = a.last_nonce AND c.root = a.root`;
@@ -110,6 +120,7 @@ function toStored(r: Row): StoredAttestation {
       signers: bytes(r.signers),
       signature: bytes(r.signature),
     },
+    ...(r.native_attestation ? { native: decodeNativeAttestation(bytes(r.native_attestation)) } : {}),
     messages: unpackMessages(bytes(r.messages)),
     logIndex: big(r.log_index),
     published: r.published === true,
@@ -174,25 +185,32 @@ export class GatewayStore {
         [...rangeParams(h), h.root, p.messages],
       );
       await tx.query(
-        `INSERT INTO partials (src, dst, first_nonce, last_nonce, epoch, member_index, member_id, root, signature)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [...rangeParams(h), p.epoch, p.memberIndex, p.memberId, h.root, p.signature],
+        `INSERT INTO partials (src, dst, first_nonce, last_nonce, epoch, member_index, member_id, root, signature, native_signature)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [...rangeParams(h), p.epoch, p.memberIndex, p.memberId, h.root, p.signature, p.nativeSignature ?? null],
       );
       return hit ? { status: "attested" } : { status: "new" };
     });
   }
 
   /** Partials for one candidate batch, leaving out members with equivocation evidence for the range. */
-  async partialsFor(h: BatchHeader, epoch: bigint): Promise<{ memberIndex: number; signature: Uint8Array }[]> {
+  async partialsFor(
+    h: BatchHeader,
+    epoch: bigint,
+  ): Promise<{ memberIndex: number; signature: Uint8Array; nativeSignature: Uint8Array | null }[]> {
     const rows = await this.db.query(
-      `SELECT p.member_index, p.signature FROM partials p
+      `SELECT p.member_index, p.signature, p.native_signature FROM partials p
        WHERE p.src = $1 AND p.dst = $2 AND p.first_nonce = $3 AND p.last_nonce = $4 AND p.epoch = $5 AND p.root = $6
          AND NOT EXISTS (SELECT 1 FROM equivocations e WHERE e.src = p.src AND e.dst = p.dst AND e.first_nonce = p.first_nonce
            AND e.last_nonce = p.last_nonce AND e.epoch = p.epoch AND e.member_index = p.member_index)
        ORDER BY p.member_index`,
       [...rangeParams(h), epoch, h.root],
     );
-    return rows.map((r) => ({ memberIndex: Number(r.member_index), signature: bytes(r.signature) }));
+    return rows.map((r) => ({
+      memberIndex: Number(r.member_index),
+      signature: bytes(r.signature),
+      nativeSignature: r.native_signature ? bytes(r.native_signature) : null,
+    }));
   }
 
   /**
@@ -203,6 +221,7 @@ export class GatewayStore {
     header: BatchHeader,
     attestation: Attestation,
     leafHash: (logIndex: bigint) => Uint8Array,
+    native?: NativeAttestation,
   ): Promise<{ created: boolean; logIndex: bigint }> {
     return this.db.transaction(async (tx) => {
       const head = await tx.query("SELECT size::text AS size FROM log_head WHERE id = 1 FOR UPDATE");
@@ -210,8 +229,8 @@ export class GatewayStore {
       if (existing[0]) return { created: false, logIndex: big(existing[0].log_index) };
       const logIndex = big(head[0]!.size);
       await tx.query(
-        `INSERT INTO attestations (src, dst, first_nonce, last_nonce, root, epoch, committee_set_hash, signers, signature, log_index)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        `INSERT INTO attestations (src, dst, first_nonce, last_nonce, root, epoch, committee_set_hash, signers, signature, log_index, native_attestation)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
         [
           ...rangeParams(header),
           header.root,
@@ -220,6 +239,7 @@ export class GatewayStore {
           attestation.signers,
           attestation.signature,
           logIndex,
+          native ? encodeNativeAttestation(native) : null,
         ],
       );
       await tx.query("INSERT INTO log_leaves (idx, leaf_hash) VALUES ($1, $2)", [logIndex, leafHash(logIndex)]);
