@@ -69,6 +69,7 @@ export {
   MAX_COMMITTEE_MEMBERS,
   type NativeKey,
   NativeKeyScheme,
+  type NativeKeySchemeName,
   type QuorumPolicy,
   sameCommittee,
   type VerifiedCommittee,
