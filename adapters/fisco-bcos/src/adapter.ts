@@ -1,14 +1,16 @@
 /**
- * The FISCO BCOS 3.x `ChainAdapter`, source side: it watches the outbox through the node's JSON-RPC
+ * The FISCO BCOS 3.x `ChainAdapter`. Source side: it watches the outbox through the node's JSON-RPC
  * (PBFT commits are final, so the default finality depth is 0) and builds `"fisco-receipt"` source
- * evidence checked against the configured sealer list. Delivering *to* a FISCO chain needs the
- * native-key inbox (FISCO has no BLS precompile), which is not available yet: `submitBatch`,
- * `deliveryStatus` and `destinationEvidence` throw `INVALID_CONFIG` naming that, like an EVM adapter
- * configured without an inbox.
+ * evidence checked against the configured sealer list. Destination side: FISCO has no BLS precompile,
+ * so deliveries go to the native-key inbox (`ShanduNativeInbox`), which checks the committee's native
+ * co-signatures (docs/protocol.md §6.5) carried in `Delivery.nativeAttestation`; transactions are 3.x
+ * TARS transactions signed by the delivery account in the chain's suite.
  */
+import { readFile } from "node:fs/promises";
 import {
   AdapterError,
   type AdapterModule,
+  type CancelOptions,
   type ChainAdapter,
   type Cursor,
   chainIdSchema,
@@ -25,6 +27,7 @@ import {
   type ChainId,
   concatBytes,
   decodeMessage,
+  deliveryOutcome,
   type Evidence,
   fiscoHeaderHash,
   fiscoLogAddress,
@@ -37,7 +40,39 @@ import {
 } from "@shandu/proofs";
 import { z } from "zod";
 import { buildFiscoReceiptEvidence } from "./evidence.ts";
+import {
+  chainIdCalldata,
+  decodeBatchDelivered,
+  decodeWord,
+  deliverCalldata,
+  eventTopic,
+  INBOX_SIGNATURES,
+  isDeliveredCalldata,
+  lanePausedCalldata,
+  nativeSchemeOf,
+  rejectionOf,
+} from "./inbox.ts";
 import { FiscoRpcClient } from "./rpc.ts";
+import { encodeTransactionV3, signTransactionV3, transactionDataV0 } from "./transaction.ts";
+
+/** The delivery account's secret key from its file (hex, whitespace ignored). Errors never carry key material. */
+async function readSignerKey(file: string): Promise<Uint8Array> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (cause) {
+    throw new AdapterError("INVALID_CONFIG", "invalid adapter config at signer.keyFile: cannot read the key file", {
+      facts: { path: "signer.keyFile", file, reason: (cause as NodeJS.ErrnoException).code ?? "read failed" },
+    });
+  }
+  const hex = text.trim().replace(/^0x/, "");
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
+    throw new AdapterError("INVALID_CONFIG", "invalid adapter config at signer.keyFile: the file does not hold a 32-byte hex key", {
+      facts: { path: "signer.keyFile", file },
+    });
+  }
+  return fromHex(`0x${hex}`, 32);
+}
 
 const hexOf = (bytes: number, what: string) =>
   z
@@ -54,15 +89,44 @@ export const fiscoConfigSchema = z.strictObject({
   node: z.string().default(""),
   /** "ecdsa" (keccak-256, secp256k1) or "sm" (SM3, SM2). */
   suite: z.enum(["ecdsa", "sm"]),
-  outbox: hexOf(20, "an address"),
+  outbox: hexOf(20, "an address").optional(),
+  /** The native-key inbox; needed to deliver to this chain. */
+  inbox: hexOf(20, "an address").optional(),
+  /** The delivery account: a file with its 32-byte secret key as hex (secp256k1 or SM2, by suite). */
+  signer: z.strictObject({ keyFile: z.string().min(1) }).optional(),
+  /** The chain's FISCO chain id as transactions carry it (`chain0` by default in build_chain.sh). */
+  fiscoChainId: z.string().min(1).default("chain0"),
+  /** Transactions are valid up to this many blocks past the current one (FISCO allows at most 600). */
+  blockLimitWindow: z.int().min(1).max(600).default(500),
   /** The chain's sealers (node ids), in the chain's order: the trust anchor of source evidence. */
   sealers: z.array(hexOf(64, "a node id")).min(1, { error: "name the chain's sealers" }),
   finalityDepthBlocks: z.int().min(0).max(1_000_000).default(0),
   pollIntervalMs: z.int().min(1).max(3_600_000).default(1000),
   rpcTimeoutMs: z.int().min(1).max(600_000).default(10_000),
+  /**
+   * Mutual TLS to the node's RPC (a 3.x node's default): `caFile` the chain's CA, `certFile`/`keyFile`
+   * the SDK certificate and key (PEM). Needs an https:// rpcUrl.
+   */
+  tls: z
+    .strictObject({
+      caFile: z.string().min(1).optional(),
+      certFile: z.string().min(1).optional(),
+      keyFile: z.string().min(1).optional(),
+      verifyServerName: z.boolean().optional(),
+    })
+    .optional(),
 });
 
 export type FiscoAdapterConfig = z.output<typeof fiscoConfigSchema>;
+
+const fiscoConfigChecked = fiscoConfigSchema.superRefine((c, ctx) => {
+  if (c.outbox === undefined && c.inbox === undefined) {
+    ctx.addIssue({ code: "custom", input: c, path: ["outbox"], message: "at least one of outbox and inbox is required" });
+  }
+  if (c.inbox !== undefined && c.signer === undefined) {
+    ctx.addIssue({ code: "custom", input: c, path: ["signer"], message: "delivering to the inbox needs a signer {keyFile}" });
+  }
+});
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -83,11 +147,29 @@ export class FiscoAdapter implements ChainAdapter {
   readonly config: FiscoAdapterConfig;
   readonly client: FiscoRpcClient;
   readonly #closing = new AbortController();
+  readonly #signerKey: Uint8Array | undefined;
 
-  constructor(config: FiscoAdapterConfig) {
+  constructor(config: FiscoAdapterConfig, signerKey?: Uint8Array) {
     this.config = config;
+    this.#signerKey = signerKey;
     this.chainId = config.chainId;
-    this.client = new FiscoRpcClient({ url: config.rpcUrl, group: config.group, node: config.node, timeoutMs: config.rpcTimeoutMs });
+    const tls = config.tls;
+    this.client = new FiscoRpcClient({
+      url: config.rpcUrl,
+      group: config.group,
+      node: config.node,
+      timeoutMs: config.rpcTimeoutMs,
+      ...(tls
+        ? {
+            tls: {
+              ...(tls.caFile ? { ca: tls.caFile } : {}),
+              ...(tls.certFile ? { cert: tls.certFile } : {}),
+              ...(tls.keyFile ? { key: tls.keyFile } : {}),
+              ...(tls.verifyServerName !== undefined ? { verifyServerName: tls.verifyServerName } : {}),
+            },
+          }
+        : {}),
+    });
   }
 
   #assertOpen(): void {
@@ -98,6 +180,11 @@ export class FiscoAdapter implements ChainAdapter {
   async *watch(from: Cursor, opts: WatchOptions): AsyncIterable<WatchItem> {
     this.#assertOpen();
     const signal = AbortSignal.any([opts.signal, this.#closing.signal]);
+    const outbox = this.config.outbox;
+    if (!outbox)
+      throw new AdapterError("INVALID_CONFIG", "invalid adapter config at outbox: watching needs the outbox address", {
+        facts: { path: "outbox" },
+      });
     const topic = messageSentTopic(this.config.suite);
     let next = from.blockNumber < 1n ? 1n : from.blockNumber;
     if (from.blockHash && from.blockNumber >= 1n) {
@@ -134,8 +221,8 @@ export class FiscoAdapter implements ChainAdapter {
           eventIndex++;
           if (next === from.blockNumber && eventIndex <= from.eventIndex) continue;
           const address = fiscoLogAddress(log.address);
-          if (!address || !bytesEqual(address, this.config.outbox) || !log.topics[0] || !bytesEqual(log.topics[0], topic)) continue;
-          const body = messageSentBodyOf({ address, topics: log.topics, data: log.data }, this.config.outbox, logIndex, topic);
+          if (!address || !bytesEqual(address, outbox) || !log.topics[0] || !bytesEqual(log.topics[0], topic)) continue;
+          const body = messageSentBodyOf({ address, topics: log.topics, data: log.data }, outbox, logIndex, topic);
           // The canonical encoding: the body (fields 1–8) and the source position (docs/protocol.md §2).
           const position = new Uint8Array(12);
           new DataView(position.buffer).setBigUint64(0, next);
@@ -161,31 +248,137 @@ export class FiscoAdapter implements ChainAdapter {
     return buildFiscoReceiptEvidence(this.client, {
       suite: this.config.suite,
       txHash: message.source.txHash,
-      outbox: this.config.outbox,
+      outbox: this.#outbox(),
       trustedSealers: this.config.sealers,
     });
   }
 
-  #noInbox(what: string): never {
-    throw new AdapterError(
-      "INVALID_CONFIG",
-      `invalid adapter config at inbox: ${what} on FISCO BCOS needs the native-key inbox, which this version does not have`,
-      {
+  #outbox(): Uint8Array {
+    if (!this.config.outbox)
+      throw new AdapterError("INVALID_CONFIG", "invalid adapter config at outbox: no outbox configured", { facts: { path: "outbox" } });
+    return this.config.outbox;
+  }
+
+  #inbox(): Uint8Array {
+    if (!this.config.inbox) {
+      throw new AdapterError(
+        "INVALID_CONFIG",
+        "invalid adapter config at inbox: delivering to this chain needs the native-key inbox address",
+        {
+          facts: { path: "inbox" },
+        },
+      );
+    }
+    return this.config.inbox;
+  }
+
+  #checkLane(lane: Lane): void {
+    if (lane.destinationChainId !== this.chainId) {
+      throw new AdapterError("WRONG_LANE", "the lane does not end on this chain", {
+        facts: { chainId: this.chainId, destinationChainId: lane.destinationChainId },
+      });
+    }
+  }
+
+  async #view(data: Uint8Array, what: string, signal?: AbortSignal): Promise<bigint> {
+    return decodeWord(await this.client.call(this.#inbox(), data, signal), what);
+  }
+
+  /** Throws `CONTRACT_NOT_DEPLOYED` or `WRONG_CHAIN_ID` unless the inbox answers for this chain. */
+  async checkInbox(): Promise<void> {
+    let id: bigint;
+    try {
+      id = await this.#view(chainIdCalldata(this.config.suite), "chainId");
+    } catch (cause) {
+      throw new AdapterError("CONTRACT_NOT_DEPLOYED", `no Shandu inbox answers at ${toHex(this.#inbox())}`, {
+        cause,
         facts: { path: "inbox" },
-      },
+      });
+    }
+    if (id !== this.chainId) {
+      throw new AdapterError("WRONG_CHAIN_ID", "the inbox serves another Shandu chain id", {
+        facts: { configured: this.chainId, inbox: id },
+      });
+    }
+  }
+
+  async submitBatch(delivery: Delivery, opts: CancelOptions): Promise<DeliveryReceipt> {
+    this.#assertOpen();
+    const lane = { sourceChainId: delivery.header.sourceChainId, destinationChainId: delivery.header.destinationChainId };
+    this.#checkLane(lane);
+    const suite = this.config.suite;
+    const signal = AbortSignal.any([opts.signal, this.#closing.signal]);
+    // Encode first: a delivery the contract would refuse for its form costs no transaction.
+    deliverCalldata(suite, delivery);
+    const alreadyDelivered: bigint[] = [];
+    const pending = [];
+    for (const m of delivery.messages) {
+      if ((await this.deliveryStatus(lane, m.nonce)).status === "delivered") alreadyDelivered.push(m.nonce);
+      else pending.push(m);
+    }
+    if (pending.length === 0) return { tx: null, executed: [], alreadyDelivered };
+    if ((await this.#view(lanePausedCalldata(suite, lane.sourceChainId), "lanePaused", signal)) !== 0n) {
+      throw new AdapterError("LANE_PAUSED", "the lane is paused at the destination", { facts: { sourceChainId: lane.sourceChainId } });
+    }
+    const key = this.#signerKey;
+    if (!key)
+      throw new AdapterError("INVALID_CONFIG", "invalid adapter config at signer: delivering needs a signer {keyFile}", {
+        facts: { path: "signer" },
+      });
+    const current = await this.client.getBlockNumber(signal);
+    const tx = signTransactionV3(
+      suite,
+      transactionDataV0({
+        chainId: this.config.fiscoChainId,
+        groupId: this.config.group,
+        blockLimit: current + BigInt(this.config.blockLimitWindow),
+        nonce: BigInt(`0x${toHex(crypto.getRandomValues(new Uint8Array(16))).slice(2)}`).toString(),
+        // Lower-case 0x hex, as the java-sdk writes it (test/vectors txv0.hex, txv1.hex).
+        to: toHex(this.#inbox()),
+        input: deliverCalldata(suite, delivery),
+      }),
+      key,
     );
+    if (signal.aborted) throw new AdapterError("CANCELLED", "delivery cancelled before it was sent");
+    const receipt = await this.client.sendTransaction(encodeTransactionV3(tx), signal);
+    const facts = { firstNonce: delivery.header.firstNonce, lastNonce: delivery.header.lastNonce, txHash: toHex(tx.dataHash) };
+    if (receipt.data.status !== 0) throw rejectionOf(suite, receipt.data.status, receipt.data.output, facts);
+    const topic = eventTopic(suite, INBOX_SIGNATURES.batchDelivered);
+    const log = receipt.data.logs.find((l) => {
+      const a = fiscoLogAddress(l.address);
+      return a && bytesEqual(a, this.#inbox()) && l.topics[0] && bytesEqual(l.topics[0], topic);
+    });
+    if (!log) throw new AdapterError("RPC_UNAVAILABLE", "the delivery succeeded without a BatchDelivered event", { facts });
+    const { fromNonce, outcomes } = decodeBatchDelivered(log.data);
+    const executed: bigint[] = [];
+    for (const m of pending) {
+      if (deliveryOutcome(fromNonce, outcomes, m.nonce) !== 0) executed.push(m.nonce);
+      else alreadyDelivered.push(m.nonce);
+    }
+    alreadyDelivered.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    return { tx: { hash: tx.dataHash, blockNumber: receipt.data.blockNumber }, executed, alreadyDelivered };
   }
 
-  async submitBatch(_delivery: Delivery): Promise<DeliveryReceipt> {
-    this.#noInbox("delivery");
+  async deliveryStatus(lane: Lane, nonce: bigint): Promise<DeliveryStatus> {
+    this.#assertOpen();
+    this.#checkLane(lane);
+    const suite = this.config.suite;
+    const delivered = await this.#view(isDeliveredCalldata(suite, lane.sourceChainId, nonce), "isDelivered");
+    const paused = await this.#view(lanePausedCalldata(suite, lane.sourceChainId), "lanePaused");
+    return { status: delivered !== 0n ? "delivered" : "not-delivered", lanePaused: paused !== 0n };
   }
 
-  async deliveryStatus(_lane: Lane, _nonce: bigint): Promise<DeliveryStatus> {
-    this.#noInbox("delivery status");
-  }
-
-  async destinationEvidence(_lane: Lane, _nonce: bigint): Promise<Evidence | null> {
-    this.#noInbox("destination evidence");
+  /**
+   * Delivery evidence for FISCO destinations is not produced yet: bundles of messages delivered to a
+   * FISCO chain carry source evidence, the attestation and the native co-signatures' effect on chain
+   * (`isDelivered`), but no proven delivery receipt. Throws `UNSUPPORTED`; the gateway leaves the
+   * bundle's destination evidence empty.
+   */
+  async destinationEvidence(lane: Lane, _nonce: bigint): Promise<Evidence | null> {
+    this.#checkLane(lane);
+    throw new AdapterError("UNSUPPORTED", "FISCO BCOS delivery evidence is not produced by this version", {
+      facts: { chainId: this.chainId },
+    });
   }
 
   async close(): Promise<void> {
@@ -195,10 +388,13 @@ export class FiscoAdapter implements ChainAdapter {
 
 export const fiscoAdapterModule: AdapterModule<FiscoAdapterConfig> = {
   kind: "fisco-bcos",
-  parseConfig: (raw) => parseConfigWith(fiscoConfigSchema, raw),
+  parseConfig: (raw) => parseConfigWith(fiscoConfigChecked, raw),
+  nativeScheme: (config) => nativeSchemeOf(config.suite),
   async create(config) {
-    const adapter = new FiscoAdapter(config);
+    const signerKey = config.signer ? await readSignerKey(config.signer.keyFile) : undefined;
+    const adapter = new FiscoAdapter(config, signerKey);
     await adapter.client.getBlockNumber();
+    if (config.inbox) await adapter.checkInbox();
     return adapter;
   },
 };

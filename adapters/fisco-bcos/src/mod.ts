@@ -27,7 +27,24 @@ export {
 export { FiscoAdapter, type FiscoAdapterConfig, fiscoAdapterModule, fiscoConfigSchema } from "./adapter.ts";
 export { FiscoError, type FiscoErrorCode } from "./errors.ts";
 export { buildFiscoReceiptEvidence, type FiscoEvidenceRequest } from "./evidence.ts";
-export { FiscoRpcClient, type FiscoRpcOptions, flatProof, headerFromJson, type RpcReceipt, receiptFromJson } from "./rpc.ts";
+export {
+  FiscoRpcClient,
+  type FiscoRpcOptions,
+  type FiscoTlsOptions,
+  flatProof,
+  headerFromJson,
+  type RpcReceipt,
+  type RpcTransaction,
+  receiptFromJson,
+  transactionFromJson,
+} from "./rpc.ts";
+export {
+  FiscoTransactionError,
+  type FiscoTransactionErrorCode,
+  FiscoTransactionStatus,
+  type FiscoTransactionStatusName,
+  fiscoStatusName,
+} from "./status.ts";
 export {
   type CheckedTransactionV3,
   checkTransactionV3,

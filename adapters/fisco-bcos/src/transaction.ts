@@ -199,6 +199,32 @@ export function encodeTransactionV3(tx: TransactionV3): Uint8Array {
   return w.finish();
 }
 
+/**
+ * The data of a version-0 transaction: the fields version 0 has, with the later versions' fields empty
+ * (what `encodeTransactionV3` leaves out for version 0).
+ */
+export function transactionDataV0(f: {
+  chainId: string;
+  groupId: string;
+  blockLimit: bigint;
+  nonce: string;
+  /** Hex address without 0x; "" deploys `input` as a contract. */
+  to: string;
+  input: Uint8Array;
+}): TransactionDataV3 {
+  return {
+    version: 0,
+    ...f,
+    abi: "",
+    value: "",
+    gasPrice: "",
+    gasLimit: 0n,
+    maxFeePerGas: "",
+    maxPriorityFeePerGas: "",
+    extension: new Uint8Array(0),
+  };
+}
+
 /** A signed transaction of `data`: its hash as `dataHash`, the suite's signature by `secretKey`. */
 export function signTransactionV3(suite: CryptoSuite, data: TransactionDataV3, secretKey: Uint8Array): TransactionV3 {
   const hash = transactionHashV3(suite, data);

@@ -1,2 +1,18 @@
-/** `@shandu/adapter-fisco-bcos/testing` — a test double of a FISCO BCOS 3.x node's JSON-RPC. */
+/**
+ * `@shandu/adapter-fisco-bcos/testing` — test doubles of a FISCO BCOS 3.x node's JSON-RPC:
+ * `startFakeFiscoNode` serves blocks a test makes up; `startFiscoTestServer` admits signed transactions
+ * as a node does and executes them on anvil. For tests only.
+ */
 export { type FakeFiscoNode, type FakeFiscoNodeOptions, startFakeFiscoNode } from "./fakeFiscoNode.ts";
+export {
+  type ExecutedTransaction,
+  FISCO_BLOCK_LIMIT_WINDOW,
+  type FiscoTestBlock,
+  type FiscoTestServer,
+  FiscoTestServerError,
+  type FiscoTestServerErrorCode,
+  type FiscoTestServerOptions,
+  startFiscoTestServer,
+  type TestTransaction,
+} from "./fiscoTestServer.ts";
+export { JsonRpcFault, type TestTlsOptions } from "./jsonRpcServer.ts";
