@@ -2,7 +2,8 @@
  * Section 7: gas per delivered message on a real anvil node (Prague), for batches of 1, 16 and 128
  * messages: `ShanduInbox.deliver` (one BLS aggregate per batch, multiproof, nonce bitmap) against a
  * baseline written only for this benchmark, `EcdsaBaselineInbox` (every message carries 13 of 19 ECDSA
- * signatures, a guardian-style design), on the same node in the same run. Both deliver to the same no-op
+ * signatures, a guardian-style design), on the same node in the same run; and `ShanduNativeInbox.deliver`,
+ * the FISCO BCOS inbox (built for Paris), with 3 of 4 secp256k1 co-signatures per batch. Both deliver to the same no-op
  * recipient, so the figures are verification and replay protection plus the call itself, not the
  * recipient's own work. Gas is the transaction's `gasUsed` (intrinsic 21,000 and calldata included),
  * divided by the messages it executed. Each size is delivered on a fresh lane first (the inbox then
@@ -10,9 +11,9 @@
  * same lane with the next nonces (the steady state, which the targets judge): both are printed.
  */
 import { type AnvilNode, deployContract, startAnvil } from "@shandu/adapter-evm/testing";
-import { committeeInput, deliverArgs } from "@shandu/deploy";
-import { type Bls, buildBatch, encodeMessage, type Message, MessageKind, toHex } from "@shandu/proofs";
-import { attestBatch, pilotCommittee } from "@shandu/proofs/testing";
+import { committeeInput, deliverArgs, nativeDeliverArgs, nativeInboxDeployArgs } from "@shandu/deploy";
+import { type Bls, batchSigningRoot, buildBatch, committeeSetHash, encodeMessage, type Message, MessageKind, toHex } from "@shandu/proofs";
+import { attestBatch, pilotCommittee, signNativeAs } from "@shandu/proofs/testing";
 import { type Contract, getBytes, keccak256, Wallet } from "ethers";
 import { heading } from "./table.ts";
 
@@ -28,6 +29,9 @@ export interface GasRow {
   shanduWarm: number;
   baselineFresh: number;
   baselineWarm: number;
+  /** `ShanduNativeInbox` (secp256k1 co-signatures, 3 of 4). */
+  nativeFresh: number;
+  nativeWarm: number;
 }
 
 export interface GasResults {
@@ -72,6 +76,12 @@ export async function runGasBench(bls: Bls, log: (s: string) => void): Promise<G
     const recipient = await noop.getAddress();
     const guardians = Array.from({ length: BASELINE_SIGNERS }, (_, i) => new Wallet(keccak256(new TextEncoder().encode(`guardian-${i}`))));
     const baseline: Contract = await deployContract(signer, "EcdsaBaselineInbox", [guardians.map((g) => g.address), BASELINE_QUORUM]);
+    const ntc = pilotCommittee(bls, "gas-bench-native", 0n, ["secp256k1"]);
+    const nativeInbox: Contract = await deployContract(
+      signer,
+      "ShanduNativeInbox",
+      nativeInboxDeployArgs({ chainId: DESTINATION, scheme: "secp256k1", committee: ntc.committee, timestampUnitsPerSecond: 1 }),
+    );
 
     const shanduDeliver = async (messages: Message[]) => {
       const batch = buildBatch(messages);
@@ -79,6 +89,13 @@ export async function runGasBench(bls: Bls, log: (s: string) => void): Promise<G
       const proof = batch.tree.prove(messages.map((_, i) => i));
       const args = deliverArgs({ header: batch.header, attestation, messages, proof });
       return gasOf(inbox.getFunction("deliver")(...args));
+    };
+    const nativeDeliver = async (messages: Message[]) => {
+      const batch = buildBatch(messages);
+      const root = batchSigningRoot(committeeSetHash(ntc.committee), 0n, batch.header);
+      const attestation = signNativeAs(ntc, "secp256k1", [0, 1, 3], root);
+      const args = nativeDeliverArgs({ header: batch.header, attestation, messages, proof: batch.tree.prove(messages.map((_, i) => i)) });
+      return gasOf(nativeInbox.getFunction("deliver")(...args));
     };
     const baselineDeliver = async (messages: Message[]) => {
       const encoded = messages.map((m) => encodeMessage(m));
@@ -105,19 +122,24 @@ export async function runGasBench(bls: Bls, log: (s: string) => void): Promise<G
       const shanduWarm = (await shanduDeliver(next)) / size;
       const baselineFresh = (await baselineDeliver(first)) / size;
       const baselineWarm = (await baselineDeliver(next)) / size;
-      rows.push({ batch: size, shanduFresh, shanduWarm, baselineFresh, baselineWarm });
+      const nativeFresh = (await nativeDeliver(first)) / size;
+      const nativeWarm = (await nativeDeliver(next)) / size;
+      rows.push({ batch: size, shanduFresh, shanduWarm, baselineFresh, baselineWarm, nativeFresh, nativeWarm });
     }
 
     log(heading("7. Gas per delivered message on anvil (Prague): Shandu BLS batch vs per-message 13-of-19 ECDSA baseline"));
-    log("batch  Shandu fresh lane  Shandu warm lane  baseline fresh  baseline warm  baseline/Shandu (warm)");
+    log("batch  Shandu fresh lane  Shandu warm lane  baseline fresh  baseline warm  baseline/Shandu (warm)   native fresh    native warm");
     const f = (n: number) => Math.round(n).toLocaleString("en-US").padStart(15);
     for (const r of rows) {
       log(
-        `${String(r.batch).padStart(5)}  ${f(r.shanduFresh)}  ${f(r.shanduWarm)}  ${f(r.baselineFresh)}  ${f(r.baselineWarm)}  ${(r.baselineWarm / r.shanduWarm).toFixed(2).padStart(8)}×`,
+        `${String(r.batch).padStart(5)}  ${f(r.shanduFresh)}  ${f(r.shanduWarm)}  ${f(r.baselineFresh)}  ${f(r.baselineWarm)}  ${(r.baselineWarm / r.shanduWarm).toFixed(2).padStart(8)}×  ${f(r.nativeFresh)}  ${f(r.nativeWarm)}`,
       );
     }
     log("fresh lane: the lane's first delivery also creates its replay-protection slot (one 20,000-gas SSTORE, once per lane)");
     log("floor: a BLS verification costs at least 21,000 (transaction) + ~155,500 (EIP-2537 calls: 2 map-to-G2, pairing of 2) gas");
+    log(
+      "native: ShanduNativeInbox (FISCO BCOS, Paris), 3 of 4 secp256k1 co-signatures checked with ecrecover; FISCO prices gas its own way",
+    );
     const single = rows.find((r) => r.batch === 1)!;
     const big = rows.find((r) => r.batch === 128)!;
     return { rows, single: single.shanduWarm, perMessageAt128: big.shanduWarm };

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {CommitteeInput} from "./interfaces/IShandu.sol";
+import {CommitteeCore, CommitteeDecoder} from "./lib/CommitteeCore.sol";
 import {Committees} from "./lib/Committees.sol";
 import {ViewStore} from "./lib/ViewStore.sol";
 
@@ -9,17 +10,11 @@ import {ViewStore} from "./lib/ViewStore.sol";
 /// @notice Stateless: decodes a committee strictly (docs/protocol.md §4.2), applies the validity rules
 /// (§4.5, proofs of possession included) and writes the committee's compact view. Each inbox creates its
 /// own in its constructor; anyone may call it, which changes nothing but creates an unreferenced view.
-contract ShanduCommitteeValidator {
-    /// @notice Structural decoding only; returns the committee's epoch and committeeSetHash.
-    function parse(bytes calldata encoding) external pure returns (uint64 epoch, bytes32 setHash) {
-        Committees.Parsed memory p = Committees.parse(encoding);
-        return (p.epoch, Committees.setHash(encoding));
-    }
-
+contract ShanduCommitteeValidator is CommitteeDecoder {
     /// @notice Decodes and validates `c` and stores its view; reverts with the §4.2 / §4.5 code otherwise.
     function register(CommitteeInput calldata c) external returns (uint64 epoch, bytes32 setHash, address view_) {
-        Committees.Parsed memory p = Committees.parse(c.encoding);
-        setHash = Committees.setHash(c.encoding);
+        CommitteeCore.Parsed memory p = CommitteeCore.parse(c.encoding);
+        setHash = CommitteeCore.setHash(c.encoding);
         Committees.validate(p, c.encoding, c.keys, c.pops);
         view_ = ViewStore.write(Committees.buildView(p, setHash, c.keys));
         epoch = p.epoch;

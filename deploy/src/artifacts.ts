@@ -31,6 +31,8 @@ export interface AbiItem {
 export type Hex = `0x${string}`;
 
 export interface ContractArtifact {
+  /** The EVM version it was compiled for: `prague`, or `paris` for the FISCO BCOS contracts. */
+  readonly evmVersion: string;
   readonly abi: readonly AbiItem[];
   /** Creation code (constructor arguments are ABI-encoded and appended to it). */
   readonly bytecode: Hex;

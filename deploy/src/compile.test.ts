@@ -124,3 +124,82 @@ describe("compile.ts", () => {
     );
   });
 });
+
+describe("compile.ts: folders built for another EVM version", () => {
+  let root: string;
+  let contractsDir: string;
+  const native = (body: string) => `// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.30;
+
+import {Step} from "../lib/Step.sol";
+
+contract OldChain {
+    uint256 public count;
+
+    function bump() external {
+        count = Step.next(count);
+${body}
+    }
+}
+`;
+
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), "shandu-compile-paris-"));
+    contractsDir = join(root, "deploy", "contracts");
+    mkdirSync(join(contractsDir, "lib"), { recursive: true });
+    mkdirSync(join(contractsDir, "fisco"), { recursive: true });
+    writeFileSync(join(contractsDir, "Counter.sol"), COUNTER);
+    writeFileSync(join(contractsDir, "lib", "Step.sol"), STEP);
+    writeFileSync(join(contractsDir, "fisco", "OldChain.sol"), native(""));
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  /** Whether the runtime code has a PUSH0 (Shanghai) outside push data, the CBOR metadata at its end left out. */
+  const hasPush0 = (hex: string) => {
+    const code = Buffer.from(hex.slice(2), "hex");
+    const end = code.length - 2 - code.readUInt16BE(code.length - 2);
+    for (let i = 0; i < end; i++) {
+      const op = code[i]!;
+      if (op === 0x5f) return true;
+      if (op >= 0x60 && op <= 0x7f) i += op - 0x5f;
+    }
+    return false;
+  };
+
+  it("compiles the folder for its EVM version, importing the shared sources, and records the version", () => {
+    const { artifact } = compileContracts({ contractsDir });
+    assert.deepEqual(Object.keys(artifact.contracts), ["Counter", "OldChain"]);
+    assert.equal(artifact.contracts.Counter!.evmVersion, "prague");
+    assert.equal(artifact.contracts.OldChain!.evmVersion, "paris");
+    assert.equal(hasPush0(artifact.contracts.OldChain!.deployedBytecode), false);
+    assert.equal(hasPush0(artifact.contracts.Counter!.deployedBytecode), true);
+    const all = compileContracts({ contractsDir, evmVersionByFolder: {} }).artifact;
+    assert.equal(all.contracts.OldChain!.evmVersion, "prague", "without the folder rule it is an ordinary source");
+  });
+
+  it("refuses a Cancun opcode in the folder, and an import of the folder from the default run", () => {
+    writeFileSync(join(contractsDir, "fisco", "OldChain.sol"), native("        assembly { mcopy(0, 0, 0) }"));
+    try {
+      assert.throws(
+        () => compileContracts({ contractsDir }),
+        (e: unknown) =>
+          e instanceof ContractsError && e.code === "COMPILE_FAILED" && /evmVersion paris/.test(e.message) && /mcopy/.test(e.message),
+      );
+    } finally {
+      writeFileSync(join(contractsDir, "fisco", "OldChain.sol"), native(""));
+    }
+    const importer = join(contractsDir, "UsesOld.sol");
+    writeFileSync(
+      importer,
+      `// SPDX-License-Identifier: Apache-2.0\npragma solidity ^0.8.30;\n\nimport {OldChain} from "./fisco/OldChain.sol";\n`,
+    );
+    try {
+      assert.throws(
+        () => compileContracts({ contractsDir }),
+        (e: unknown) => e instanceof ContractsError && e.code === "COMPILE_FAILED" && /compiled for paris/.test(e.message),
+      );
+    } finally {
+      rmSync(importer);
+    }
+  });
+});

@@ -5,10 +5,14 @@
  *   node deploy/src/compile.ts           compile every .sol file under deploy/contracts, write the artifact
  *   node deploy/src/compile.ts --check   exit 1 if the committed artifact differs from a fresh compile
  *
- * Settings: optimizer on with 200 runs, EVM version prague (the BLS precompiles of EIP-2537 and MCOPY of
- * EIP-5656 are used), legacy code generation (no via-IR). Source unit names are paths relative to the
- * repository root (`deploy/contracts/…`), so solc's messages and the bytecode metadata do not depend on where
- * the repository is checked out, and the output is byte-for-byte reproducible.
+ * Settings: optimizer on with 200 runs, legacy code generation (no via-IR), EVM version prague (the BLS
+ * precompiles of EIP-2537, MCOPY of EIP-5656 and transient storage are used) — except the folders of
+ * `EVM_VERSION_BY_FOLDER`, each compiled in a run of its own for an older EVM: `fisco/` for paris, which
+ * FISCO BCOS 3.x executes. Such a run may import the shared sources outside its folder (they are compiled
+ * again for its EVM version and must not need a newer one); the prague run may not import from it. The
+ * artifact records each contract's EVM version. Source unit names are paths relative to the repository root
+ * (`deploy/contracts/…`), so solc's messages and the bytecode metadata do not depend on where the repository
+ * is checked out, and the output is byte-for-byte reproducible.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -27,11 +31,16 @@ export const COMPILER_SETTINGS = {
   viaIR: false,
 } as const;
 
+/** Folders (relative to the contracts directory) compiled for another EVM version than `COMPILER_SETTINGS`. */
+export const EVM_VERSION_BY_FOLDER: Readonly<Record<string, string>> = { fisco: "paris" };
+
 export interface CompileOptions {
   /** Directory whose `.sol` files (recursively) are compiled. Default: deploy/contracts. */
   contractsDir?: string;
   /** Source unit names are paths relative to this directory. Default: two levels above `contractsDir`. */
   baseDir?: string;
+  /** Folders compiled for another EVM version, relative to `contractsDir`. Default: `EVM_VERSION_BY_FOLDER`. */
+  evmVersionByFolder?: Readonly<Record<string, string>>;
 }
 
 export interface CompileResult {
@@ -120,21 +129,82 @@ function describe(d: SolcDiagnostic): string {
   return (d.formattedMessage ?? `${d.type}: ${d.message}${d.sourceLocation ? ` (${d.sourceLocation.file})` : ""}`).trimEnd();
 }
 
+/** One solc run: the sources it owns (whose contracts it lists) and the EVM version it builds for. */
+interface Run {
+  evmVersion: string;
+  /** Folder prefix of its sources (`deploy/contracts/fisco/`), or null for the default run. */
+  prefix: string | null;
+  sources: Map<string, string>;
+}
+
+/** Splits the sources into the default (prague) run and one run per folder of `byFolder`. */
+function planRuns(sources: ReadonlyMap<string, string>, contractsRel: string, byFolder: Readonly<Record<string, string>>): Run[] {
+  const base = contractsRel === "" ? "" : `${contractsRel}/`;
+  const runs: Run[] = [{ evmVersion: COMPILER_SETTINGS.evmVersion, prefix: null, sources: new Map() }];
+  for (const folder of Object.keys(byFolder).sort()) {
+    runs.push({ evmVersion: byFolder[folder]!, prefix: `${base}${folder.replace(/\/+$/, "")}/`, sources: new Map() });
+  }
+  for (const [name, text] of sources) {
+    const run = runs.find((r) => r.prefix !== null && name.startsWith(r.prefix)) ?? runs[0]!;
+    run.sources.set(name, text);
+  }
+  return runs.filter((r) => r.prefix === null || r.sources.size > 0);
+}
+
 /**
- * Compiles every `.sol` file under `contractsDir` in one solc run and returns the artifact for the deployable
- * contracts (kind `contract`, not abstract), sorted by name. Throws `ContractsError`: `COMPILE_FAILED` (the
- * message lists every error with file:line:column), `UNLINKED_LIBRARY`, `DUPLICATE_CONTRACT_NAME`.
+ * Compiles every `.sol` file under `contractsDir` — one solc run for the default EVM version and one per
+ * folder of `evmVersionByFolder` — and returns the artifact for the deployable contracts (kind `contract`,
+ * not abstract), sorted by name. Throws `ContractsError`: `COMPILE_FAILED` (the message lists every error
+ * with file:line:column), `UNLINKED_LIBRARY`, `DUPLICATE_CONTRACT_NAME`.
  */
 export function compileContracts(options: CompileOptions = {}): CompileResult {
   const contractsDir = resolve(options.contractsDir ?? CONTRACTS_DIR);
   const baseDir = resolve(options.baseDir ?? join(contractsDir, "..", ".."));
   const sources = readSources(contractsDir, baseDir);
+  const contractsRel = relative(baseDir, contractsDir).split(sep).join("/");
+  const runs = planRuns(sources, contractsRel, options.evmVersionByFolder ?? EVM_VERSION_BY_FOLDER);
   const solc = loadSolc();
+  const warnings: string[] = [];
+  const found = new Map<string, { file: string; evmVersion: string; artifact: Omit<ContractArtifact, "evmVersion"> }>();
+  for (const run of runs) {
+    for (const [name, artifact] of compileRun(solc, run, runs, sources, contractsRel || ".", warnings)) {
+      const other = found.get(name);
+      if (other !== undefined) {
+        throw new ContractsError("DUPLICATE_CONTRACT_NAME", `contract ${name} is defined in both ${other.file} and ${artifact.file}`, {
+          facts: { name, first: other.file, second: artifact.file },
+        });
+      }
+      found.set(name, { file: artifact.file, evmVersion: run.evmVersion, artifact: artifact.artifact });
+    }
+  }
+  const contracts: Record<string, ContractArtifact> = {};
+  for (const name of [...found.keys()].sort()) {
+    const { evmVersion, artifact } = found.get(name)!;
+    contracts[name] = { evmVersion, ...artifact };
+  }
+  return { artifact: { solcVersion: solc.version(), sourcesHash: sourcesHash(sources), contracts }, warnings };
+}
+
+/**
+ * One solc run over `run.sources`; returns its deployable contracts by name. Imports of other sources under
+ * the contracts directory are served from `all` when they belong to the default run (shared code); anything
+ * else is refused, so a build never depends on files outside the directory, and the default run never on a
+ * folder built for another EVM.
+ */
+function compileRun(
+  solc: Solc,
+  run: Run,
+  runs: readonly Run[],
+  all: ReadonlyMap<string, string>,
+  contractsShown: string,
+  warnings: string[],
+): Map<string, { file: string; artifact: Omit<ContractArtifact, "evmVersion"> }> {
   const input = {
     language: "Solidity",
-    sources: Object.fromEntries([...sources].map(([name, content]) => [name, { content }])),
+    sources: Object.fromEntries([...run.sources].map(([name, content]) => [name, { content }])),
     settings: {
       ...COMPILER_SETTINGS,
+      evmVersion: run.evmVersion,
       outputSelection: {
         "*": {
           "": ["ast"],
@@ -143,22 +213,30 @@ export function compileContracts(options: CompileOptions = {}): CompileResult {
       },
     },
   };
-  // Every source under contractsDir is already in the input; anything else is refused, so a build never
-  // depends on files outside the directory.
-  const importCallback = (path: string) => ({ error: `${path} is not under ${relative(baseDir, contractsDir) || "."}` });
+  const importCallback = (path: string) => {
+    const content = all.get(path);
+    if (content === undefined) return { error: `${path} is not under ${contractsShown}` };
+    const owner = runs.find((r) => r.sources.has(path));
+    if (owner && owner.prefix !== null) return { error: `${path} is compiled for ${owner.evmVersion} and cannot be imported from here` };
+    return { contents: content };
+  };
   const output = JSON.parse(solc.compile(JSON.stringify(input), { import: importCallback })) as SolcOutput;
 
   const diagnostics = output.errors ?? [];
   const errors = diagnostics.filter((d) => d.severity === "error");
-  const warnings = diagnostics.filter((d) => d.severity === "warning").map(describe);
+  const label = run.prefix === null ? "" : ` (${run.prefix}, evmVersion ${run.evmVersion})`;
+  for (const d of diagnostics) if (d.severity === "warning") warnings.push(describe(d));
   if (errors.length > 0) {
-    throw new ContractsError("COMPILE_FAILED", `solc reported ${errors.length} error(s):\n\n${errors.map(describe).join("\n\n")}\n`, {
-      facts: { errors: errors.length },
-    });
+    throw new ContractsError(
+      "COMPILE_FAILED",
+      `solc reported ${errors.length} error(s)${label}:\n\n${errors.map(describe).join("\n\n")}\n`,
+      { facts: { errors: errors.length, evmVersion: run.evmVersion } },
+    );
   }
 
   const deployable = new Map<string, string>();
   for (const [file, source] of Object.entries(output.sources ?? {})) {
+    if (!run.sources.has(file)) continue;
     for (const node of source.ast?.nodes ?? []) {
       if (node.nodeType !== "ContractDefinition" || node.contractKind !== "contract" || node.abstract || !node.name) continue;
       const other = deployable.get(node.name);
@@ -171,7 +249,7 @@ export function compileContracts(options: CompileOptions = {}): CompileResult {
     }
   }
 
-  const contracts: Record<string, ContractArtifact> = {};
+  const result = new Map<string, { file: string; artifact: Omit<ContractArtifact, "evmVersion"> }>();
   for (const name of [...deployable.keys()].sort()) {
     const file = deployable.get(name)!;
     const out = output.contracts?.[file]?.[name];
@@ -181,13 +259,12 @@ export function compileContracts(options: CompileOptions = {}): CompileResult {
         facts: { name, file },
       });
     }
-    contracts[name] = {
-      abi: out.abi,
-      bytecode: `0x${out.evm.bytecode.object}`,
-      deployedBytecode: `0x${out.evm.deployedBytecode.object}`,
-    };
+    result.set(name, {
+      file,
+      artifact: { abi: out.abi, bytecode: `0x${out.evm.bytecode.object}`, deployedBytecode: `0x${out.evm.deployedBytecode.object}` },
+    });
   }
-  return { artifact: { solcVersion: solc.version(), sourcesHash: sourcesHash(sources), contracts }, warnings };
+  return result;
 }
 
 /** The artifact as written to disk: two-space JSON, keys in a fixed order, a final newline. */

@@ -113,29 +113,42 @@ export function evmBatchHeader(h: BatchHeader): EvmBatchHeader {
   };
 }
 
+/** The arguments every inbox's `deliver` takes besides the attestation. */
+export interface DeliveryParts {
+  header: EvmBatchHeader;
+  messages: string[];
+  siblings: string[];
+}
+
 /**
- * Arguments of `ShanduInbox.deliver`. The contract derives each leaf index from the message's nonce, so
- * the proof's indices must be exactly `nonce − firstNonce` of the messages, in order; anything else is
- * refused here (`CodecError` `BAD_LENGTH`) rather than spent as a reverted transaction.
+ * The header, messages and multiproof siblings of a delivery. The contract derives each leaf index from
+ * the message's nonce, so the proof's indices must be exactly `nonce − firstNonce` of the messages, in
+ * order; anything else is refused here (`CodecError` `BAD_LENGTH`) rather than spent as a reverted
+ * transaction.
  */
-export function deliverArgs(d: {
-  header: BatchHeader;
-  attestation: Attestation;
-  messages: readonly Message[];
-  proof: MultiProof;
-}): [EvmBatchHeader, EvmAttestation, string[], string[]] {
+export function deliveryParts(d: { header: BatchHeader; messages: readonly Message[]; proof: MultiProof }): DeliveryParts {
   const expected = d.messages.map((m) => Number(m.nonce - d.header.firstNonce));
   if (expected.length !== d.proof.indices.length || expected.some((v, i) => v !== d.proof.indices[i])) {
     throw new CodecError("BAD_LENGTH", "the multiproof's indices are not the messages' nonce offsets", {
       facts: { expected: expected.join(","), got: d.proof.indices.join(",") },
     });
   }
-  return [
-    evmBatchHeader(d.header),
-    evmAttestation(d.attestation),
-    d.messages.map((m) => toHex(encodeMessage(m))),
-    d.proof.siblings.map((s) => toHex(s)),
-  ];
+  return {
+    header: evmBatchHeader(d.header),
+    messages: d.messages.map((m) => toHex(encodeMessage(m))),
+    siblings: d.proof.siblings.map((s) => toHex(s)),
+  };
+}
+
+/** Arguments of `ShanduInbox.deliver`; see {@link deliveryParts} for the checks. */
+export function deliverArgs(d: {
+  header: BatchHeader;
+  attestation: Attestation;
+  messages: readonly Message[];
+  proof: MultiProof;
+}): [EvmBatchHeader, EvmAttestation, string[], string[]] {
+  const parts = deliveryParts(d);
+  return [parts.header, evmAttestation(d.attestation), parts.messages, parts.siblings];
 }
 
 /** Governance payload operations understood by `ShanduInbox` (op u8 ‖ lane source chain id u64). */
@@ -150,6 +163,21 @@ export function governancePayload(op: keyof typeof GOVERNANCE_OP, laneSourceChai
 
 /** Selector of `ShanduRejected(bytes32)`. */
 export const REJECTED_SELECTOR = "0x45a6d465";
+/** Selector of `ShanduRotationNotAttested(bytes32)`: a rotation whose attestation failed, with that code. */
+export const ROTATION_NOT_ATTESTED_SELECTOR = "0x126ccf13";
+
+/**
+ * The refusal inside an inbox's revert data (`0x` hex): `{ code }` for `ShanduRejected(code)`, `{ code,
+ * rotation: true }` for `ShanduRotationNotAttested(code)`, or null for anything else. Both inboxes, and
+ * every chain (the selectors are the artifact's, keccak-256 based).
+ */
+export function decodeRejection(data: string): { code: string; rotation: boolean } | null {
+  const hex = data.toLowerCase();
+  if (hex.length !== 2 + 8 + 64) return null;
+  const selector = hex.slice(0, 10);
+  if (selector !== REJECTED_SELECTOR && selector !== ROTATION_NOT_ATTESTED_SELECTOR) return null;
+  return { code: codeFromBytes32(hex.slice(10)), rotation: selector === ROTATION_NOT_ATTESTED_SELECTOR };
+}
 
 /** The ASCII code inside a left-aligned, zero-padded bytes32. */
 export function codeFromBytes32(hex: string): string {

@@ -1,6 +1,7 @@
 /**
  * `@shandu/deploy` — the Solidity contracts' build (`npm run contracts`, see `compile.ts`), a typed reader
- * for the committed artifact, and the encoders that turn `@shandu/proofs` values into the contracts' inputs.
+ * for the committed artifact, and the encoders that turn `@shandu/proofs` values into the contracts' inputs
+ * (`evm.ts` for `ShanduInbox`, `native.ts` for `ShanduNativeInbox` on FISCO BCOS).
  */
 export {
   type AbiItem,
@@ -19,6 +20,7 @@ export {
   type CompileResult,
   compileContracts,
   describeDrift,
+  EVM_VERSION_BY_FOLDER,
   formatArtifact,
   type RunOptions,
   readSources,
@@ -30,7 +32,10 @@ export {
   type CommitteeInput,
   codeFromBytes32,
   committeeInput,
+  type DeliveryParts,
+  decodeRejection,
   deliverArgs,
+  deliveryParts,
   type EvmAttestation,
   type EvmBatchHeader,
   evmAttestation,
@@ -40,4 +45,20 @@ export {
   g2ToEip2537,
   governancePayload,
   REJECTED_SELECTOR,
+  ROTATION_NOT_ATTESTED_SELECTOR,
 } from "./evm.ts";
+export {
+  FISCO_CRYPTO_PRECOMPILE,
+  FISCO_TIMESTAMP_UNITS_PER_SECOND,
+  type GovernanceSourceArg,
+  type NativeAttestationArgs,
+  type NativeCommitteeInput,
+  type NativeInboxDeployment,
+  type NativeRotationRecord,
+  nativeAttestationArgs,
+  nativeCommitteeInput,
+  nativeDeliverArgs,
+  nativeInboxDeployArgs,
+  nativeRotateArgs,
+  SM2_VERIFY_SELECTOR,
+} from "./native.ts";

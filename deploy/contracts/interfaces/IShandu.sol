@@ -60,7 +60,11 @@ struct CommitteeInput {
     bytes pops;
 }
 
-interface IShanduInbox {
+/// @notice What every Shandu inbox offers, whatever it checks attestations with: the events of delivery
+/// and governance, `retry`, and the registry and replay-protection views. `IShanduInbox` (BLS, EIP-2537)
+/// and the native-key inbox for FISCO BCOS (`deploy/contracts/fisco`) add `deliver` and `rotate` with
+/// their own attestation and committee types.
+interface IShanduInboxCore {
     event CommitteeRegistered(uint64 indexed epoch, bytes32 committeeSetHash, uint64 activatesAt, uint32 graceSeconds);
     /// @notice A delivery of (part of) the attested batch with root `root`. `outcomes` holds two bits per
     /// nonce from `fromNonce` on (nonce `fromNonce + i` in bits 2i and 2i+1 of the whole string, byte
@@ -72,6 +76,20 @@ interface IShanduInbox {
     event MessageRetried(bytes32 indexed messageId, bool success);
     event LanePaused(uint64 indexed sourceChainId, bool paused);
 
+    /// @notice Re-executes a consumed message whose execution failed.
+    function retry(bytes calldata message) external;
+
+    function chainId() external view returns (uint64);
+    function isDelivered(uint64 sourceChainId, uint64 nonce) external view returns (bool);
+    function lanePaused(uint64 sourceChainId) external view returns (bool);
+    /// @notice The lowest nonce of the lane from `sourceChainId` not yet consumed in order.
+    function nextNonce(uint64 sourceChainId) external view returns (uint64);
+    function genesisEpoch() external view returns (uint64);
+    function latestEpoch() external view returns (uint64);
+    function committee(uint64 epoch) external view returns (bytes32 committeeSetHash, uint64 activatesAt, uint32 graceSeconds);
+}
+
+interface IShanduInbox is IShanduInboxCore {
     /// @notice Verifies and executes an attested batch (or part of it). `messages` are canonical encodings in
     /// increasing nonce order; `siblings` the multiproof for leaf indices `nonce − firstNonce`. Messages
     /// already consumed are skipped, not executed again.
@@ -89,16 +107,4 @@ interface IShanduInbox {
         uint32 graceSeconds,
         EvmAttestation calldata attestation
     ) external;
-
-    /// @notice Re-executes a consumed message whose execution failed.
-    function retry(bytes calldata message) external;
-
-    function chainId() external view returns (uint64);
-    function isDelivered(uint64 sourceChainId, uint64 nonce) external view returns (bool);
-    function lanePaused(uint64 sourceChainId) external view returns (bool);
-    /// @notice The lowest nonce of the lane from `sourceChainId` not yet consumed in order.
-    function nextNonce(uint64 sourceChainId) external view returns (uint64);
-    function genesisEpoch() external view returns (uint64);
-    function latestEpoch() external view returns (uint64);
-    function committee(uint64 epoch) external view returns (bytes32 committeeSetHash, uint64 activatesAt, uint32 graceSeconds);
 }

@@ -3,6 +3,7 @@ pragma solidity ^0.8.30;
 
 import {BatchHeader, CommitteeInput, EvmAttestation} from "../interfaces/IShandu.sol";
 import {BatchTree} from "../lib/BatchTree.sol";
+import {CommitteeCore} from "../lib/CommitteeCore.sol";
 import {Committees} from "../lib/Committees.sol";
 import {MessageCodec} from "../lib/MessageCodec.sol";
 
@@ -25,17 +26,17 @@ contract ShanduVectorHarness {
 
     /// @notice Validates `c` (§4.2, §4.5) and returns its committeeSetHash.
     function checkCommittee(CommitteeInput calldata c) external view returns (bytes32) {
-        Committees.Parsed memory p = Committees.parse(c.encoding);
+        CommitteeCore.Parsed memory p = CommitteeCore.parse(c.encoding);
         Committees.validate(p, c.encoding, c.keys, c.pops);
-        return Committees.setHash(c.encoding);
+        return CommitteeCore.setHash(c.encoding);
     }
 
     /// @notice Verifies `a` for header `h` against the committee `c` (validated first); returns the §6.4
     /// code, or 0 when it verifies.
     function checkAttestation(CommitteeInput calldata c, BatchHeader calldata h, EvmAttestation calldata a) external view returns (bytes32) {
-        Committees.Parsed memory p = Committees.parse(c.encoding);
+        CommitteeCore.Parsed memory p = CommitteeCore.parse(c.encoding);
         Committees.validate(p, c.encoding, c.keys, c.pops);
-        bytes32 setHash = Committees.setHash(c.encoding);
+        bytes32 setHash = CommitteeCore.setHash(c.encoding);
         bytes memory v = Committees.buildView(p, setHash, c.keys);
         bytes32 root = sha256(
             abi.encodePacked(bytes16("SHANDU-ATTEST-v1"), setHash, p.epoch, h.sourceChainId, h.destinationChainId, h.root, h.firstNonce, h.lastNonce)
