@@ -123,6 +123,16 @@ export {
   messageSentTopic,
   parseFiscoReceiptEvidence,
 } from "./evidence/fisco.ts";
+export {
+  batchDeliveredTopic,
+  FISCO_DELIVERY_EVIDENCE_KIND,
+  type FiscoDeliveryProof,
+  type FiscoDeliveryVerifierOptions,
+  fiscoDeliveryEvidence,
+  fiscoDeliveryEvidenceVerifier,
+  parseFiscoDeliveryEvidence,
+} from "./evidence/fiscoDelivery.ts";
+export type { FiscoInclusionProof, FiscoSealerPins } from "./evidence/fiscoInclusion.ts";
 export { type BuiltTrie, buildTrie, EMPTY_TRIE_ROOT, indexedTrie, indexKey, trieRoot, verifyTrieProof } from "./evidence/mpt.ts";
 export { RLP_MAX_DEPTH, type RlpItem, rlpDecode, rlpEncode, rlpUint, uintBytes } from "./evidence/rlp.ts";
 export {

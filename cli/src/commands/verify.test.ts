@@ -245,6 +245,15 @@ describe("shandu verify", () => {
     );
   });
 
+  test("FISCO BCOS delivery evidence is checked by default", async () => {
+    const r = await runShandu(["verify", "--genesis", fx.genesis, fx.withFiscoEvidence]);
+    assert.equal(r.code, 0, r.stdout);
+    assert.match(
+      stepLine(r.stdout, fx.withFiscoEvidence, "destination-evidence"),
+      /✓ destination-evidence\s+nonce 11 executed: delivery proven in FISCO block #77 0x[0-9a-f]{64} \(sm\), sealed by a quorum of the header's own 4 sealers \(not pinned for chain 2002: .*from inbox 0x(f1){20} \(not pinned/,
+    );
+  });
+
   test("the genesis may be wrapped as a shandu.committee document; --backend noble gives the same verdict", async () => {
     const wrapped = join(root, "wrapped-genesis.json");
     const committee = JSON.parse(await readFile(fx.genesis, "utf8"));

@@ -2,7 +2,7 @@
  * `shandu verify`: checks proof bundles offline, with nothing but the bundles and a genesis committee
  * the user trusts. One {@link BundleVerifier} serves the whole run, so bundles of the same batch share
  * one committee-chain walk and one pairing check. The evidence verifiers of `@shandu/proofs` are
- * registered (EVM and FISCO BCOS receipts at the source, EVM deliveries at the destination), without
+ * registered (EVM and FISCO BCOS receipts at the source, EVM and FISCO BCOS deliveries at the destination), without
  * pinned contract addresses or sealer lists: a passing step names them for the reader to compare.
  */
 import { readFile } from "node:fs/promises";
@@ -14,6 +14,7 @@ import {
   type EvidenceVerifier,
   evmDeliveryEvidenceVerifier,
   evmReceiptEvidenceVerifier,
+  fiscoDeliveryEvidenceVerifier,
   fiscoReceiptEvidenceVerifier,
   loadBls,
   type RotationRecord,
@@ -38,7 +39,7 @@ const USAGE = `Usage: shandu verify <bundle.json|bundle.bin|dir>... [flags]
 Checks Shandu proof bundles offline against a genesis committee you trust: the committee chain from
 that genesis, the message id, the batch inclusion proof, the BLS attestation, and the evidence and
 regulator envelope where present. Evidence checked: evm-receipt and fisco-receipt (source) and
-evm-delivery (destination); other kinds are reported "not checked". Contract addresses and FISCO sealer
+evm-delivery and fisco-delivery (destination); other kinds are reported "not checked". Contract addresses and FISCO sealer
 lists are not pinned here: a passing step names them for you to compare with the deployment. Directories contribute their *.json and *.bin
 files (not recursively; genesis.json is never taken as a bundle).
 
@@ -194,7 +195,7 @@ async function knownRotationsFor(path: string, ctx: CommandContext, anchor: Trus
 
 /** Chain evidence kinds the CLI checks; anything else is reported "not checked" (and fails `--strict`). */
 function defaultEvidenceVerifiers(): EvidenceVerifier[] {
-  return [evmReceiptEvidenceVerifier(), evmDeliveryEvidenceVerifier(), fiscoReceiptEvidenceVerifier()];
+  return [evmReceiptEvidenceVerifier(), evmDeliveryEvidenceVerifier(), fiscoReceiptEvidenceVerifier(), fiscoDeliveryEvidenceVerifier()];
 }
 
 /** Reads a file, giving the error instead of throwing so an unreadable file becomes a failed report. */

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import {
   BATCH_DELIVERED_TOPIC,
   type Bls,
+  batchDeliveredTopic,
   buildBatch,
   bundleFor,
   bundleToJson,
@@ -15,13 +16,24 @@ import {
   type Evidence,
   encodeBundleBinary,
   evmDeliveryEvidence,
+  fiscoDeliveryEvidence,
   type Json,
   type Message,
   MessageKind,
   type ProofBundle,
   rotationToJson,
 } from "@shandu/proofs";
-import { attestBatch, evmBlock, evmReceipt, evmTransaction, evmWord, pilotCommittee, rotate } from "@shandu/proofs/testing";
+import {
+  abiBytes,
+  attestBatch,
+  evmBlock,
+  evmReceipt,
+  evmTransaction,
+  evmWord,
+  fiscoBlock,
+  pilotCommittee,
+  rotate,
+} from "@shandu/proofs/testing";
 
 /** Seconds at which the rotated committee of {@link writeBundleFixtures} takes over. */
 export const ROTATION_ACTIVATES_AT = 1_000n;
@@ -57,6 +69,11 @@ export interface BundleFixtures {
    * Outside the bundle directory.
    */
   withEvmEvidence: string;
+  /**
+   * Valid, with `fisco-delivery` destination evidence of a made-up SM block, sealed by three of four
+   * sealers, in which the native-key inbox executed the message (passes). Outside the bundle directory.
+   */
+  withFiscoEvidence: string;
 }
 
 /**
@@ -72,6 +89,21 @@ function deliveryEvidence(root: Uint8Array, fromNonce: bigint, outcomes: number)
 }
 
 const encoder = new TextEncoder();
+
+/**
+ * `"fisco-delivery"` evidence of a made-up FISCO BCOS block (SM suite) whose second transaction delivered
+ * the batch with `root` from nonce `fromNonce`, executing every nonce in `outcomes` (two bits each).
+ */
+function fiscoDelivery(root: Uint8Array, fromNonce: bigint, outcomes: number): Evidence {
+  const inbox = new Uint8Array(20).fill(0xf1);
+  const log = {
+    address: "f1".repeat(20),
+    topics: [batchDeliveredTopic("sm"), evmWord(1001n), root],
+    data: concatBytes(evmWord(fromNonce), abiBytes(Uint8Array.of(outcomes), 64n)),
+  };
+  const block = fiscoBlock("sm", { number: 77n, logs: [[], [log]] });
+  return fiscoDeliveryEvidence({ ...block.inclusion(1), transactionHash: block.txHashes[1]!, inbox, logIndex: 0 });
+}
 
 function message(nonce: bigint, credits: number): Message {
   return {
@@ -170,6 +202,13 @@ export async function writeBundleFixtures(bls: Bls, root: string): Promise<Bundl
         ...bundleFor(batch, 0, attestation, committees),
         sourceEvidence: { kind: "evm-receipt", receipt: "0x00" },
         destinationEvidence: deliveryEvidence(batch.header.root, 10n, 0b010101),
+      }),
+    ),
+    withFiscoEvidence: await writeJson(
+      join(root, "with-fisco-evidence.json"),
+      bundleToJson({
+        ...bundleFor(batch, 1, attestation, committees),
+        destinationEvidence: fiscoDelivery(batch.header.root, 10n, 0b010101),
       }),
     ),
   };

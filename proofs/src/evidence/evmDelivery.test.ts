@@ -8,8 +8,18 @@ import { bundleToJson, type Evidence, parseBundle } from "../bundle/bundle.ts";
 import { BundleVerifier, type EvidenceContext } from "../bundle/verify.ts";
 import { concatBytes, fromHex, toHex } from "../bytes.ts";
 import { EvidenceError } from "../errors.ts";
-import { type Message, MessageKind, messageId } from "../message.ts";
-import { attestBatch, errorCode, evmBlock, evmReceipt, evmTransaction, evmTypeOf, evmWord, pilotCommittee } from "../testing/mod.ts";
+import { type Message, messageId } from "../message.ts";
+import {
+  attestBatch,
+  errorCode,
+  evmBlock,
+  evmReceipt,
+  evmTransaction,
+  evmTypeOf,
+  evmWord,
+  laneMessage,
+  pilotCommittee,
+} from "../testing/mod.ts";
 import { evmReceiptEvidenceVerifier } from "./evm.ts";
 import {
   BATCH_DELIVERED_TOPIC,
@@ -58,19 +68,7 @@ function batchDeliveredLog(
 
 const otherLog: RlpItem = [fill(20, 7), [fill(32, 1)], fill(5, 2)];
 
-function message(nonce: bigint): Message {
-  return {
-    version: 1,
-    sourceChainId: SOURCE,
-    destinationChainId: DESTINATION,
-    nonce,
-    kind: MessageKind.app,
-    sender: fill(20, 0xa1),
-    recipient: fill(20, 0xb2),
-    payload: new TextEncoder().encode(`deed-${nonce}`),
-    source: { blockNumber: 40n + nonce, txHash: fill(32, Number(nonce)), logIndex: 0 },
-  };
-}
+const message = (nonce: bigint): Message => laneMessage(SOURCE, DESTINATION, nonce);
 
 /**
  * A batch of nonces 5–11 and a block whose transaction `target` delivered it: its receipt holds

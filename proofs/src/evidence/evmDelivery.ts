@@ -49,7 +49,6 @@ import {
   uint64Word,
   verifyEvmInclusion,
 } from "./evmInclusion.ts";
-import type { RlpItem } from "./rlp.ts";
 
 /** The evidence `kind`. */
 export const EVM_DELIVERY_EVIDENCE_KIND = "evm-delivery";
@@ -157,7 +156,64 @@ function verifyEvmDelivery(ev: EvmDeliveryProof, ctx: EvidenceContext, pinned: R
     });
   }
 
-  const delivered = batchDelivered(log, ev.inbox, ev.logIndex);
+  const parts = logParts(log);
+  if (!parts) throw notBatchDelivered(ev.logIndex, "log", "not a list of [address, topics, data]");
+  const delivered = batchDeliveredOf(parts, ev.inbox, ev.logIndex, BATCH_DELIVERED_TOPIC);
+  checkDeliveryOutcome(delivered, ctx, ev.logIndex);
+
+  const onChain = ev.chainId === undefined ? "the chain" : `EVM chain ${ev.chainId}`;
+  const inbox = pinned.has(m.destinationChainId.toString())
+    ? `the pinned inbox ${toHex(ev.inbox)}`
+    : `inbox ${toHex(ev.inbox)} (not pinned for chain ${m.destinationChainId}: compare with the deployment)`;
+  return `nonce ${m.nonce} executed: delivery proven in block ${toHex(ev.blockHash)} #${blockNumber} (header hash; compare with ${onChain}), transaction ${ev.transactionIndex} ${toHex(txHash)}, log ${ev.logIndex} from ${inbox}`;
+}
+
+/** What a `BatchDelivered` event says: the lane's source chain (as its 32-byte topic), the batch root, and the outcomes. */
+export interface BatchDeliveredFields {
+  sourceChainTopic: Uint8Array;
+  root: Uint8Array;
+  fromNonce: bigint;
+  outcomes: Uint8Array;
+}
+
+const notBatchDelivered = (logIndex: number, field: string, reason: string) =>
+  new EvidenceError("LOG_MISMATCH", `log ${logIndex} is not a BatchDelivered event from the inbox: ${reason}`, {
+    facts: { logIndex, field },
+  });
+
+/**
+ * Checks that a log (address, topics, data) is a well-formed `BatchDelivered` from `inbox` — event
+ * signature `eventTopic` (keccak-256 on EVM chains, SM3 on SM chains), a `uint64` source chain topic,
+ * `data` exactly `abi.encode(uint64 fromNonce, bytes outcomes)` (canonical: `fromNonce` zero-padded,
+ * offset 64, length, zero-padded bytes) — and returns its fields. Throws `LOG_MISMATCH` naming the field.
+ */
+export function batchDeliveredOf(
+  parts: { address: Uint8Array; topics: readonly Uint8Array[]; data: Uint8Array },
+  inbox: Uint8Array,
+  logIndex: number,
+  eventTopic: Uint8Array,
+): BatchDeliveredFields {
+  const bad = (field: string, reason: string) => notBatchDelivered(logIndex, field, reason);
+  if (!bytesEqual(parts.address, inbox)) throw bad("address", "emitted by another address");
+  const [topic0, sourceChainTopic, root] = parts.topics;
+  if (parts.topics.length !== 3 || parts.topics.some((t) => t.length !== 32)) throw bad("topics", "not three 32-byte topics");
+  if (!bytesEqual(topic0!, eventTopic)) throw bad("topics[0]", "another event signature");
+  if (!sourceChainTopic!.subarray(0, 24).every((b) => b === 0)) throw bad("topics[1]", "not a uint64");
+  const data = parts.data;
+  if (data.length < 32 || !data.subarray(0, 24).every((b) => b === 0)) throw bad("data", "fromNonce is not a uint64");
+  const outcomes = abiBytesAt(data, 32, 64);
+  if (!outcomes) throw bad("data", "not the ABI encoding of (uint64, bytes)");
+  const fromNonce = new DataView(data.buffer, data.byteOffset + 24, 8).getBigUint64(0);
+  return { sourceChainTopic: sourceChainTopic!, root: root!, fromNonce, outcomes };
+}
+
+/**
+ * Checks a proven `BatchDelivered` (the log at `logIndex`) against the bundle: its source chain is the
+ * message's and its root the batch's (`BATCH_MISMATCH`), and its outcome for the message's nonce is 1 —
+ * 0 fails `NOT_DELIVERED_HERE`, 3 `DELIVERY_FAILED`, 2 (never written by the inbox) `LOG_MISMATCH`.
+ */
+export function checkDeliveryOutcome(delivered: BatchDeliveredFields, ctx: EvidenceContext, logIndex: number): void {
+  const m = ctx.message;
   const mismatch = (field: string, proven: Uint8Array | bigint, expected: Uint8Array | bigint) =>
     new EvidenceError("BATCH_MISMATCH", `the proven delivery is of another ${field} than the bundle's`, {
       facts: {
@@ -182,43 +238,8 @@ function verifyEvmDelivery(ev: EvmDeliveryProof, ctx: EvidenceContext, pinned: R
     });
   }
   if (outcome === 2) {
-    throw new EvidenceError("LOG_MISMATCH", `log ${ev.logIndex} holds outcome 2 for the nonce, which the inbox never writes`, {
-      facts: { ...facts, logIndex: ev.logIndex, field: "data" },
+    throw new EvidenceError("LOG_MISMATCH", `log ${logIndex} holds outcome 2 for the nonce, which the inbox never writes`, {
+      facts: { ...facts, logIndex, field: "data" },
     });
   }
-
-  const onChain = ev.chainId === undefined ? "the chain" : `EVM chain ${ev.chainId}`;
-  const inbox = pinned.has(m.destinationChainId.toString())
-    ? `the pinned inbox ${toHex(ev.inbox)}`
-    : `inbox ${toHex(ev.inbox)} (not pinned for chain ${m.destinationChainId}: compare with the deployment)`;
-  return `nonce ${m.nonce} executed: delivery proven in block ${toHex(ev.blockHash)} #${blockNumber} (header hash; compare with ${onChain}), transaction ${ev.transactionIndex} ${toHex(txHash)}, log ${ev.logIndex} from ${inbox}`;
-}
-
-/**
- * Checks that `log` is a well-formed `BatchDelivered` from `inbox`, with `data` exactly
- * `abi.encode(uint64 fromNonce, bytes outcomes)` (canonical: `fromNonce` zero-padded, offset 64, length,
- * zero-padded bytes), and returns its fields.
- */
-function batchDelivered(
-  log: RlpItem,
-  inbox: Uint8Array,
-  logIndex: number,
-): { sourceChainTopic: Uint8Array; root: Uint8Array; fromNonce: bigint; outcomes: Uint8Array } {
-  const bad = (field: string, reason: string) =>
-    new EvidenceError("LOG_MISMATCH", `log ${logIndex} is not a BatchDelivered event from the inbox: ${reason}`, {
-      facts: { logIndex, field },
-    });
-  const parts = logParts(log);
-  if (!parts) throw bad("log", "not a list of [address, topics, data]");
-  if (!bytesEqual(parts.address, inbox)) throw bad("address", "emitted by another address");
-  const [topic0, sourceChainTopic, root] = parts.topics;
-  if (parts.topics.length !== 3) throw bad("topics", "not three 32-byte topics");
-  if (!bytesEqual(topic0!, BATCH_DELIVERED_TOPIC)) throw bad("topics[0]", "another event signature");
-  if (!sourceChainTopic!.subarray(0, 24).every((b) => b === 0)) throw bad("topics[1]", "not a uint64");
-  const data = parts.data;
-  if (data.length < 32 || !data.subarray(0, 24).every((b) => b === 0)) throw bad("data", "fromNonce is not a uint64");
-  const outcomes = abiBytesAt(data, 32, 64);
-  if (!outcomes) throw bad("data", "not the ABI encoding of (uint64, bytes)");
-  const fromNonce = new DataView(data.buffer, data.byteOffset + 24, 8).getBigUint64(0);
-  return { sourceChainTopic: sourceChainTopic!, root: root!, fromNonce, outcomes };
 }

@@ -6,34 +6,20 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { concatBytes } from "../bytes.ts";
 import { EvidenceError } from "../errors.ts";
-import {
-  encodeFiscoHeader,
-  encodeFiscoReceipt,
-  type FiscoHeader,
-  type FiscoReceiptData,
-  fiscoHeaderHash,
-  fiscoReceiptHash,
-} from "../fisco/block.ts";
-import { type CryptoSuite, publicKeyOf, signHash, suiteHash } from "../fisco/crypto.ts";
-import { fiscoMerkleProof, fiscoMerkleRoot } from "../fisco/merkle.ts";
+import { encodeFiscoHeader, encodeFiscoReceipt } from "../fisco/block.ts";
+import { type CryptoSuite, publicKeyOf, signHash } from "../fisco/crypto.ts";
+import { fiscoMerkleProof } from "../fisco/merkle.ts";
 import { sm3 } from "../fisco/sm3.ts";
 import type { Json } from "../json.ts";
 import { encodeMessage, type Message, MessageKind, messageId } from "../message.ts";
+import { abiBytes, evmWord, fiscoBlock } from "../testing/mod.ts";
 import { fiscoReceiptEvidence, fiscoReceiptEvidenceVerifier, messageSentTopic } from "./fisco.ts";
 
 const OUTBOX = new Uint8Array(20).fill(0x5f);
-const word = (v: bigint) => {
-  const out = new Uint8Array(32);
-  new DataView(out.buffer).setBigUint64(24, v);
-  return out;
-};
 
+/** Block #900 of five transactions; the fourth emits [another log, MessageSent] for the message. */
 function fixture(suite: CryptoSuite, opts: { signers?: number[]; topicSuite?: CryptoSuite } = {}) {
-  const keys = [1, 2, 3, 4].map((k) => sm3(Uint8Array.of(k, 7)));
-  const nodeIds = keys.map((k) => publicKeyOf(suite, k));
-  const txHashes = [0, 1, 2, 3, 4].map((i) => sm3(Uint8Array.of(0xaa, i)));
   const message: Message = {
     version: 1,
     sourceChainId: 86021n,
@@ -43,61 +29,20 @@ function fixture(suite: CryptoSuite, opts: { signers?: number[]; topicSuite?: Cr
     sender: new Uint8Array(20).fill(3),
     recipient: new Uint8Array(20).fill(4),
     payload: new TextEncoder().encode("low-carbon trip 12.4 km"),
-    source: { blockNumber: 900n, txHash: txHashes[3]!, logIndex: 1 },
+    source: { blockNumber: 900n, txHash: new Uint8Array(32), logIndex: 1 },
   };
   const encoding = encodeMessage(message);
-  const body = encoding.subarray(0, encoding.length - 44);
-  const padded = new Uint8Array(Math.ceil(body.length / 32) * 32);
-  padded.set(body);
   const log = {
     address: "0x5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f5f",
-    topics: [messageSentTopic(opts.topicSuite ?? suite), word(message.destinationChainId), word(message.nonce)],
-    data: concatBytes(word(32n), word(BigInt(body.length)), padded),
+    topics: [messageSentTopic(opts.topicSuite ?? suite), evmWord(message.destinationChainId), evmWord(message.nonce)],
+    data: abiBytes(encoding.subarray(0, encoding.length - 44)),
   };
-  const receipts: FiscoReceiptData[] = txHashes.map((_, i) => ({
-    version: 0,
-    gasUsed: "50000",
-    contractAddress: "",
-    status: 0,
-    output: new Uint8Array(0),
-    logs: i === 3 ? [{ address: "0x1111111111111111111111111111111111111111", topics: [], data: new Uint8Array(0) }, log] : [],
-    blockNumber: 900n,
-    effectiveGasPrice: "",
-  }));
-  const hash = (d: Uint8Array) => suiteHash(suite, d);
-  const receiptHashes = receipts.map((r) => fiscoReceiptHash(suite, r));
-  const header: FiscoHeader = {
-    data: {
-      version: 0,
-      parents: [{ blockNumber: 899n, blockHash: sm3(Uint8Array.of(1)) }],
-      txsRoot: fiscoMerkleRoot(txHashes, hash),
-      receiptRoot: fiscoMerkleRoot(receiptHashes, hash),
-      stateRoot: sm3(Uint8Array.of(2)),
-      blockNumber: 900n,
-      gasUsed: "250000",
-      timestamp: 1_790_000_000_000n,
-      sealer: 0n,
-      sealerList: nodeIds,
-      extraData: new Uint8Array(0),
-      consensusWeights: [],
-    },
-    dataHash: new Uint8Array(0),
-    signatures: [],
-  };
-  header.dataHash = fiscoHeaderHash(suite, header.data);
-  header.signatures = (opts.signers ?? [0, 1, 2]).map((i) => ({
-    sealerIndex: BigInt(i),
-    signature: signHash(suite, header.dataHash, keys[i]!),
-  }));
-  const proof = {
-    suite,
-    header: encodeFiscoHeader(header),
-    receipt: encodeFiscoReceipt(receipts[3]!),
-    receiptProof: fiscoMerkleProof(receiptHashes, 3, hash),
-    transactionProof: fiscoMerkleProof(txHashes, 3, hash),
-    outbox: OUTBOX,
-  };
-  return { message, proof, header, nodeIds, receipts, receiptHashes, txHashes, hash, keys };
+  const other = { address: "0x1111111111111111111111111111111111111111", topics: [], data: new Uint8Array(0) };
+  const block = fiscoBlock(suite, { number: 900n, logs: [[], [], [], [other, log], []], signers: opts.signers ?? [0, 1, 2] });
+  message.source.txHash = block.txHashes[3]!;
+  const proof = { ...block.inclusion(3), outbox: OUTBOX };
+  const { header, nodeIds, receipts, receiptHashes, hash } = block;
+  return { message, proof, header, nodeIds, receipts, receiptHashes, hash };
 }
 
 const ctx = (message: Message) => ({

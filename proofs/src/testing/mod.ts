@@ -152,3 +152,5 @@ export function errorCode(f: () => unknown, type: abstract new (...args: never[]
 }
 
 export { evmBlock, evmHeader, evmReceipt, evmTransaction, evmTypeOf, evmWord, type TestEvmBlock } from "./evmBlock.ts";
+export { abiBytes, type FiscoTestBlockSpec, fiscoBlock, fiscoTestKey, type TestFiscoBlock } from "./fiscoBlock.ts";
+export { laneMessage } from "./message.ts";
