@@ -4,7 +4,8 @@
  * evidence checked against the configured sealer list. Destination side: FISCO has no BLS precompile,
  * so deliveries go to the native-key inbox (`ShanduNativeInbox`), which checks the committee's native
  * co-signatures (docs/protocol.md §6.5) carried in `Delivery.nativeAttestation`; transactions are 3.x
- * TARS transactions signed by the delivery account in the chain's suite.
+ * TARS transactions signed by the delivery account in the chain's suite, and `"fisco-delivery"`
+ * destination evidence proves each execution from the inbox's `BatchDelivered` log in a sealed block.
  */
 import { readFile } from "node:fs/promises";
 import {
@@ -39,7 +40,8 @@ import {
   toHex,
 } from "@shandu/proofs";
 import { z } from "zod";
-import { buildFiscoReceiptEvidence } from "./evidence.ts";
+import { DeliveryLocator } from "./deliveries.ts";
+import { buildFiscoDeliveryEvidence, buildFiscoReceiptEvidence } from "./evidence.ts";
 import {
   chainIdCalldata,
   decodeBatchDelivered,
@@ -53,6 +55,7 @@ import {
   rejectionOf,
 } from "./inbox.ts";
 import { FiscoRpcClient } from "./rpc.ts";
+import { FiscoTransactionError } from "./status.ts";
 import { encodeTransactionV3, signTransactionV3, transactionDataV0 } from "./transaction.ts";
 
 /** The delivery account's secret key from its file (hex, whitespace ignored). Errors never carry key material. */
@@ -101,6 +104,11 @@ export const fiscoConfigSchema = z.strictObject({
   /** The chain's sealers (node ids), in the chain's order: the trust anchor of source evidence. */
   sealers: z.array(hexOf(64, "a node id")).min(1, { error: "name the chain's sealers" }),
   finalityDepthBlocks: z.int().min(0).max(1_000_000).default(0),
+  /**
+   * How many blocks below the head destination evidence searches for a delivery's `BatchDelivered` log:
+   * nodes before 3.9 have no getLogs, so the blocks are read one by one.
+   */
+  deliveryScanBlocks: z.int().min(1).max(10_000_000).default(10_000),
   pollIntervalMs: z.int().min(1).max(3_600_000).default(1000),
   rpcTimeoutMs: z.int().min(1).max(600_000).default(10_000),
   /**
@@ -148,6 +156,7 @@ export class FiscoAdapter implements ChainAdapter {
   readonly client: FiscoRpcClient;
   readonly #closing = new AbortController();
   readonly #signerKey: Uint8Array | undefined;
+  #deliveries: DeliveryLocator | undefined;
 
   constructor(config: FiscoAdapterConfig, signerKey?: Uint8Array) {
     this.config = config;
@@ -339,9 +348,16 @@ export class FiscoAdapter implements ChainAdapter {
       }),
       key,
     );
+    const facts = { firstNonce: delivery.header.firstNonce, lastNonce: delivery.header.lastNonce, txHash: toHex(tx.dataHash) };
+    // The inbox's verdict first, as a call: a delivery it refuses costs no transaction.
+    try {
+      await this.client.call(this.#inbox(), tx.data.input, signal);
+    } catch (e) {
+      if (e instanceof FiscoTransactionError && e.code === "CALL_FAILED") throw rejectionOf(suite, e.status, e.output, facts);
+      throw e;
+    }
     if (signal.aborted) throw new AdapterError("CANCELLED", "delivery cancelled before it was sent");
     const receipt = await this.client.sendTransaction(encodeTransactionV3(tx), signal);
-    const facts = { firstNonce: delivery.header.firstNonce, lastNonce: delivery.header.lastNonce, txHash: toHex(tx.dataHash) };
     if (receipt.data.status !== 0) throw rejectionOf(suite, receipt.data.status, receipt.data.output, facts);
     const topic = eventTopic(suite, INBOX_SIGNATURES.batchDelivered);
     const log = receipt.data.logs.find((l) => {
@@ -369,16 +385,50 @@ export class FiscoAdapter implements ChainAdapter {
   }
 
   /**
-   * Delivery evidence for FISCO destinations is not produced yet: bundles of messages delivered to a
-   * FISCO chain carry source evidence, the attestation and the native co-signatures' effect on chain
-   * (`isDelivered`), but no proven delivery receipt. Throws `UNSUPPORTED`; the gateway leaves the
-   * bundle's destination evidence empty.
+   * `"fisco-delivery"` evidence that the inbox executed (lane, nonce): the delivering transaction's
+   * receipt proven under its sealed block, checked against the configured sealers, and the index of its
+   * `BatchDelivered` log (see `@shandu/proofs` `fiscoDeliveryEvidenceVerifier`); `null` when the inbox
+   * says it has not executed the nonce. A message whose recipient failed gets evidence too, which its
+   * verifier fails with `DELIVERY_FAILED`. The log is searched block by block from the head down
+   * `deliveryScanBlocks` blocks, and the positions found are remembered, so the other messages of the
+   * same delivery cost no new search. Throws `WRONG_LANE`, `INVALID_CONFIG` without an inbox,
+   * `NOT_FINALIZED` (retry) when the delivery is in a block that is not final yet, `MESSAGE_NOT_FOUND`
+   * when the inbox executed the message but its log is not within the searched blocks, `RPC_*`, and
+   * the builder's errors for a node whose answers do not check out (see `buildFiscoDeliveryEvidence`).
    */
-  async destinationEvidence(lane: Lane, _nonce: bigint): Promise<Evidence | null> {
+  async destinationEvidence(lane: Lane, nonce: bigint): Promise<Evidence | null> {
+    this.#assertOpen();
     this.#checkLane(lane);
-    throw new AdapterError("UNSUPPORTED", "FISCO BCOS delivery evidence is not produced by this version", {
-      facts: { chainId: this.chainId },
+    const signal = this.#closing.signal;
+    const inbox = this.#inbox();
+    const delivered = await this.#view(isDeliveredCalldata(this.config.suite, lane.sourceChainId, nonce), "isDelivered", signal);
+    if (delivered === 0n) return null;
+    this.#deliveries ??= new DeliveryLocator({
+      client: this.client,
+      suite: this.config.suite,
+      inbox,
+      scanBlocks: this.config.deliveryScanBlocks,
+      finalityDepthBlocks: this.config.finalityDepthBlocks,
     });
+    const at = await this.#deliveries.locate(lane.sourceChainId, nonce, signal);
+    if (!at) {
+      throw new AdapterError("MESSAGE_NOT_FOUND", "the inbox executed the message but its BatchDelivered log was not found", {
+        facts: { chainId: this.chainId, sourceChainId: lane.sourceChainId, nonce, scannedBlocks: this.config.deliveryScanBlocks },
+      });
+    }
+    try {
+      return await buildFiscoDeliveryEvidence(this.client, {
+        suite: this.config.suite,
+        txHash: at.txHash,
+        inbox,
+        logIndex: at.logIndex,
+        trustedSealers: this.config.sealers,
+        signal,
+      });
+    } catch (e) {
+      if (e instanceof AdapterError && e.code === "MESSAGE_NOT_FOUND") this.#deliveries.forget(lane.sourceChainId, nonce);
+      throw e;
+    }
   }
 
   async close(): Promise<void> {

@@ -25,8 +25,15 @@ export {
   TarsWriter,
 } from "@shandu/proofs";
 export { FiscoAdapter, type FiscoAdapterConfig, fiscoAdapterModule, fiscoConfigSchema } from "./adapter.ts";
+export { DeliveryLocator, type DeliveryLocatorOptions, type DeliveryPosition } from "./deliveries.ts";
 export { FiscoError, type FiscoErrorCode } from "./errors.ts";
-export { buildFiscoReceiptEvidence, type FiscoEvidenceRequest } from "./evidence.ts";
+export {
+  buildFiscoDeliveryEvidence,
+  buildFiscoReceiptEvidence,
+  type FiscoDeliveryEvidenceRequest,
+  type FiscoEvidenceRequest,
+  type FiscoInclusionRequest,
+} from "./evidence.ts";
 export {
   FiscoRpcClient,
   type FiscoRpcOptions,

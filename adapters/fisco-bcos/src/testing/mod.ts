@@ -5,6 +5,27 @@
  */
 export { type FakeFiscoNode, type FakeFiscoNodeOptions, startFakeFiscoNode } from "./fakeFiscoNode.ts";
 export {
+  type ContainerRuntime,
+  FISCO2_IMAGE,
+  FISCO2_JSONRPC_PORT,
+  FISCO3_CHAIN_ID,
+  FISCO3_GROUP,
+  FISCO3_IMAGE,
+  FISCO3_RPC_PORT,
+  type FiscoContainer,
+  type FiscoNode2,
+  type FiscoNode2Options,
+  type FiscoNode3,
+  type FiscoNode3Options,
+  probeContainerRuntime,
+  type SdkCertificates,
+  skipWithoutRuntime,
+  startFiscoNode2,
+  startFiscoNode3,
+  writeFiscoNode2Dir,
+  writeFiscoNode3Dir,
+} from "./fiscoContainer.ts";
+export {
   type ExecutedTransaction,
   FISCO_BLOCK_LIMIT_WINDOW,
   type FiscoTestBlock,
