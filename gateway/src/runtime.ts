@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { type AdapterModules, type ChainAdapter, createAdapter, type Lane } from "@shandu/adapter-core";
+import type { AdapterModules, ChainAdapter, Lane } from "@shandu/adapter-core";
 import {
   type Bls,
   type Committee,
@@ -79,7 +79,12 @@ export async function createAdapters(
   try {
     for (const [name, c] of config.chains) {
       if (!wanted.has(name)) continue;
-      out.set(c.chainId, await createAdapter(modules, c.adapter, { bls }));
+      // `c.adapter` was parsed by its module when the config was loaded; parsing it again would see
+      // transformed values (bytes, bigints) instead of the file's text.
+      const module = modules[c.adapter.kind];
+      if (!module)
+        throw new GatewayError("INVALID_REQUEST", `no adapter for kind "${c.adapter.kind}"`, { facts: { field: `chains.${name}.kind` } });
+      out.set(c.chainId, await module.create(c.adapter, { bls }));
     }
   } catch (e) {
     await closeAll([...out.values()]);

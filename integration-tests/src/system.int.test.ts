@@ -41,21 +41,11 @@ import {
 } from "@shandu/proofs";
 import { type RelayerHandle, relayerDurable, startRelayer } from "@shandu/relayers";
 import { getBytes } from "ethers";
+import { sleep, until } from "./wait.ts";
 
 const modules = { evm: evmAdapterModule };
 const shandu = join(dirname(fileURLToPath(import.meta.url)), "../../cli/bin/shandu.js");
 const NATS = natsServerBinary();
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 async function send(src: DevnetChain, dst: DevnetChain, count: number, tag: string): Promise<void> {
   const outbox = src.outbox.connect(src.node.wallet(1)) as typeof src.outbox;
