@@ -52,6 +52,7 @@ import {
   isDeliveredCalldata,
   lanePausedCalldata,
   nativeSchemeOf,
+  nextNonceCalldata,
   rejectionOf,
 } from "./inbox.ts";
 import { FiscoRpcClient } from "./rpc.ts";
@@ -321,8 +322,12 @@ export class FiscoAdapter implements ChainAdapter {
     deliverCalldata(suite, delivery);
     const alreadyDelivered: bigint[] = [];
     const pending = [];
+    // Every nonce below the lane's next in-order nonce is consumed: one call covers the usual case.
+    const next = await this.#view(nextNonceCalldata(suite, lane.sourceChainId), "nextNonce", signal);
     for (const m of delivery.messages) {
-      if ((await this.deliveryStatus(lane, m.nonce)).status === "delivered") alreadyDelivered.push(m.nonce);
+      const delivered =
+        m.nonce < next || (await this.#view(isDeliveredCalldata(suite, lane.sourceChainId, m.nonce), "isDelivered", signal)) !== 0n;
+      if (delivered) alreadyDelivered.push(m.nonce);
       else pending.push(m);
     }
     if (pending.length === 0) return { tx: null, executed: [], alreadyDelivered };

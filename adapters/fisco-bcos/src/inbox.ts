@@ -124,6 +124,7 @@ export function nativeAttestationArg(a: NativeAttestation): [bigint, string, str
 export const isDeliveredCalldata = (suite: CryptoSuite, src: bigint, nonce: bigint) =>
   call(suite, INBOX_SIGNATURES.isDelivered, ["uint64", "uint64"], [src, nonce]);
 export const lanePausedCalldata = (suite: CryptoSuite, src: bigint) => call(suite, INBOX_SIGNATURES.lanePaused, ["uint64"], [src]);
+export const nextNonceCalldata = (suite: CryptoSuite, src: bigint) => call(suite, INBOX_SIGNATURES.nextNonce, ["uint64"], [src]);
 export const chainIdCalldata = (suite: CryptoSuite) => call(suite, INBOX_SIGNATURES.chainId, [], []);
 
 /** A view's single bool or uint answer; anything else is the node's fault. */
