@@ -14,13 +14,12 @@ import {
   encodeMessage,
   loadBls,
   type Message,
-  MessageKind,
   signNative,
   verifyCommittee,
   verifyCommitteeChain,
   verifyNativeAttestation,
 } from "@shandu/proofs";
-import { pilotCommittee, type TestCommittee } from "@shandu/proofs/testing";
+import { laneMessage, pilotCommittee, type TestCommittee } from "@shandu/proofs/testing";
 import type { SubmitPartialRequest } from "./api.ts";
 import { GatewayError } from "./errors.ts";
 import { EmbeddedQueue } from "./queue/embedded.ts";
@@ -68,17 +67,7 @@ after(async () => {
 });
 
 function messages(first: bigint, count: number, dst: bigint): Message[] {
-  return Array.from({ length: count }, (_, i) => ({
-    version: 1,
-    sourceChainId: A,
-    destinationChainId: dst,
-    nonce: first + BigInt(i),
-    kind: MessageKind.app,
-    sender: Uint8Array.of(1),
-    recipient: Uint8Array.of(2),
-    payload: new TextEncoder().encode(`trip ${i}`),
-    source: { blockNumber: 9n, txHash: new Uint8Array(32).fill(i + 1), logIndex: 0 },
-  }));
+  return Array.from({ length: count }, (_, i) => laneMessage(A, dst, first + BigInt(i)));
 }
 
 function partial(member: number, ms: Message[], native = true): SubmitPartialRequest {

@@ -319,7 +319,7 @@ export class FiscoAdapter implements ChainAdapter {
     const suite = this.config.suite;
     const signal = AbortSignal.any([opts.signal, this.#closing.signal]);
     // Encode first: a delivery the contract would refuse for its form costs no transaction.
-    deliverCalldata(suite, delivery);
+    const input = deliverCalldata(suite, delivery);
     const alreadyDelivered: bigint[] = [];
     const pending = [];
     // Every nonce below the lane's next in-order nonce is consumed: one call covers the usual case.
@@ -349,14 +349,14 @@ export class FiscoAdapter implements ChainAdapter {
         nonce: BigInt(`0x${toHex(crypto.getRandomValues(new Uint8Array(16))).slice(2)}`).toString(),
         // Lower-case 0x hex, as the java-sdk writes it (test/vectors txv0.hex, txv1.hex).
         to: toHex(this.#inbox()),
-        input: deliverCalldata(suite, delivery),
+        input,
       }),
       key,
     );
     const facts = { firstNonce: delivery.header.firstNonce, lastNonce: delivery.header.lastNonce, txHash: toHex(tx.dataHash) };
     // The inbox's verdict first, as a call: a delivery it refuses costs no transaction.
     try {
-      await this.client.call(this.#inbox(), tx.data.input, signal);
+      await this.client.call(this.#inbox(), input, signal);
     } catch (e) {
       if (e instanceof FiscoTransactionError && e.code === "CALL_FAILED") throw rejectionOf(suite, e.status, e.output, facts);
       throw e;
