@@ -74,11 +74,19 @@ export type FiscoTransactionErrorCode =
   | "CALL_FAILED";
 
 /** Pool verdicts that can pass when the same bytes are sent again later. */
-const TRANSIENT = new Set<number>([FiscoTransactionStatus.TxPoolIsFull, FiscoTransactionStatus.TransactionPoolTimeout]);
+/**
+ * Refusals a new attempt can get past: a full or slow pool, and a block limit the chain moved past
+ * between reading its height and admitting the transaction (the next attempt sets a fresh limit).
+ */
+const TRANSIENT = new Set<number>([
+  FiscoTransactionStatus.TxPoolIsFull,
+  FiscoTransactionStatus.TransactionPoolTimeout,
+  FiscoTransactionStatus.BlockLimitCheckFail,
+]);
 
 /**
  * A transaction the node refused, or a call that did not succeed, with FISCO's status code (`facts.status`), its name
- * (`facts.statusName`) and the node's message. `reject` unless the pool was only full or slow.
+ * (`facts.statusName`) and the node's message. `reject` unless a new attempt can get past it (see `TRANSIENT`).
  */
 export class FiscoTransactionError extends ShanduError<FiscoTransactionErrorCode> {
   override readonly name = "FiscoTransactionError";
