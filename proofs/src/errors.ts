@@ -226,3 +226,44 @@ export type FiscoErrorCode =
 export class FiscoError extends ShanduError<FiscoErrorCode> {
   override readonly name = "FiscoError";
 }
+
+export type SettlementErrorCode =
+  /** Two confirmed redemptions carry the same redemption id. */
+  | "DUPLICATE_REDEMPTION"
+  /** A redemption id is not 32 bytes. */
+  | "INVALID_REDEMPTION_ID"
+  /** A redemption's credits are zero or negative. */
+  | "NON_POSITIVE_CREDITS"
+  /** A redemption's credit class has no rate at all in the agreement. */
+  | "UNKNOWN_CREDIT_CLASS"
+  /** The credit class has rates, but none for this sponsor and no class-wide default. */
+  | "MISSING_RATE"
+  /** A rate whose numerator or denominator is out of range. */
+  | "INVALID_RATE"
+  /** Two rates for the same (credit class, sponsor). */
+  | "DUPLICATE_RATE"
+  /** The window names another alliance agreement than the one given. */
+  | "AGREEMENT_MISMATCH"
+  /** The window's bounds or id are out of range. */
+  | "INVALID_WINDOW"
+  /** A redemption was confirmed outside the window. */
+  | "OUTSIDE_WINDOW"
+  /** An institution id, agreement id or currency is empty, too long or not well-formed text. */
+  | "INVALID_ID"
+  /** A redemption whose sponsor is also the exchange platform. */
+  | "SELF_OBLIGATION"
+  /** An amount or total does not fit in 128 bits. */
+  | "AMOUNT_OVERFLOW"
+  /** More lines than a batch tree can hold. */
+  | "TOO_MANY_LINES"
+  /** A line index outside the batch. */
+  | "INDEX_OUT_OF_RANGE"
+  /** A line's inclusion proof does not lead to the root. */
+  | "LINE_PROOF_INVALID"
+  /** A settlement batch differs from the recomputation (facts name the step and the first difference). */
+  | "SETTLEMENT_MISMATCH";
+
+/** Settlement input refused, or a settlement batch that is not the netting of its inputs. Always `reject`. */
+export class SettlementError extends ShanduError<SettlementErrorCode> {
+  override readonly name = "SettlementError";
+}
