@@ -46,6 +46,21 @@ export {
   transactionFromJson,
 } from "./rpc.ts";
 export {
+  blockV2FromJson,
+  FiscoV2RpcClient,
+  type FiscoV2RpcOptions,
+  proofV2FromJson,
+  type RpcV2Block,
+  type RpcV2Receipt,
+  type RpcV2ReceiptWithProof,
+  type RpcV2Transaction,
+  type RpcV2TransactionWithProof,
+  receiptV2FromJson,
+  transactionV2FromJson,
+  verifyV2ReceiptProof,
+  verifyV2TransactionProof,
+} from "./rpcV2.ts";
+export {
   FiscoTransactionError,
   type FiscoTransactionErrorCode,
   FiscoTransactionStatus,

@@ -25,19 +25,11 @@
  * status code (see `status.ts`); unreadable TLS files are `AdapterError` `INVALID_CONFIG`.
  */
 import { readFileSync } from "node:fs";
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
 import { AdapterError } from "@shandu/adapter-core";
-import {
-  type CryptoSuite,
-  concatBytes,
-  FiscoError,
-  type FiscoHeader,
-  type FiscoReceiptData,
-  fromHex,
-  suiteHash,
-  toHex,
-} from "@shandu/proofs";
+import { type CryptoSuite, concatBytes, FiscoError, type FiscoHeader, type FiscoReceiptData, suiteHash, toHex } from "@shandu/proofs";
+import { asRefusal, callJsonRpc, hexBytes, integer, type Json, list, obj, str } from "./json.ts";
 import { FiscoTransactionError } from "./status.ts";
 import type { TransactionDataV3 } from "./transaction.ts";
 
@@ -69,44 +61,6 @@ export interface FiscoRpcOptions {
   /** Mutual TLS (an `https:` URL); see {@link FiscoTlsOptions}. */
   tls?: FiscoTlsOptions;
 }
-
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-
-const bad = (what: string, facts: Record<string, string | number> = {}) => new FiscoError("RPC_ERROR", `FISCO RPC: ${what}`, { facts });
-
-function obj(v: Json | undefined, what: string): Record<string, Json> {
-  if (v === null || typeof v !== "object" || Array.isArray(v)) throw bad(`${what} is not an object`);
-  return v;
-}
-
-function hexBytes(v: Json | undefined, what: string, len?: number): Uint8Array {
-  if (typeof v !== "string") throw bad(`${what} is not hex`, { field: what });
-  const h = v.startsWith("0x") || v.startsWith("0X") ? v.slice(2) : v;
-  try {
-    return fromHex(`0x${h}`, len, what);
-  } catch {
-    throw bad(`${what} is not ${len ? `${len} bytes of ` : ""}hex`, { field: what });
-  }
-}
-
-/** A number as JSON number, decimal string or 0x hex string. */
-function integer(v: Json | undefined, what: string): bigint {
-  if (typeof v === "number" && Number.isSafeInteger(v)) return BigInt(v);
-  if (typeof v === "string" && /^(0x[0-9a-fA-F]+|[0-9]+)$/.test(v)) return BigInt(v);
-  throw bad(`${what} is not an integer`, { field: what });
-}
-
-const str = (v: Json | undefined, what: string): string => {
-  if (v === undefined || v === null) return "";
-  if (typeof v !== "string") throw bad(`${what} is not a string`, { field: what });
-  return v;
-};
-
-const list = (v: Json | undefined, what: string): Json[] => {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw bad(`${what} is not a list`, { field: what });
-  return v;
-};
 
 /** The first of `keys` holding a non-empty list (the newer proof keys first), else []. */
 const firstList = (o: Record<string, Json>, keys: string[]): Json[] => {
@@ -270,7 +224,6 @@ export function flatProof(proof: readonly Json[], leaf: Uint8Array, suite: Crypt
 
 /** FISCO's ledger answers a lookup of an unknown hash with `GetStorageError` (`LedgerTypeDef.h`). */
 const LEDGER_GET_STORAGE_ERROR = 3008;
-const MAX_RESPONSE_BYTES = 64 << 20;
 
 function readPem(value: string, path: string): string {
   if (value.includes("-----BEGIN")) return value;
@@ -284,7 +237,7 @@ function readPem(value: string, path: string): string {
   }
 }
 
-function agentFor(url: string, tls: FiscoTlsOptions | undefined): HttpAgent | HttpsAgent {
+export function agentFor(url: string, tls: FiscoTlsOptions | undefined): HttpAgent | HttpsAgent {
   const https = url.startsWith("https:");
   if (!https) {
     if (tls)
@@ -305,9 +258,6 @@ function agentFor(url: string, tls: FiscoTlsOptions | undefined): HttpAgent | Ht
   });
 }
 
-/** Error codes Node and OpenSSL give when a TLS handshake fails, as opposed to a plain network failure. */
-const isTlsFailure = (code: string) => /^(ERR_SSL_|ERR_TLS_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED|EPROTO$|ECONNRESET$)/.test(code);
-
 export class FiscoRpcClient {
   readonly #o: Required<Omit<FiscoRpcOptions, "tls">>;
   readonly #agent: HttpAgent | HttpsAgent;
@@ -319,83 +269,9 @@ export class FiscoRpcClient {
     this.#agent = agentFor(o.url, o.tls);
   }
 
-  #post(body: string, signal: AbortSignal): Promise<{ status: number; text: string }> {
-    const send = this.#o.url.startsWith("https:") ? httpsRequest : httpRequest;
-    return new Promise((resolve, reject) => {
-      const req = send(
-        this.#o.url,
-        {
-          method: "POST",
-          agent: this.#agent,
-          signal,
-          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-        },
-        (res: IncomingMessage) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on("data", (c: Buffer) => {
-            size += c.length;
-            if (size > MAX_RESPONSE_BYTES) {
-              req.destroy(
-                new AdapterError("RPC_UNAVAILABLE", "the FISCO node's answer is too large", { facts: { limit: MAX_RESPONSE_BYTES } }),
-              );
-            } else chunks.push(c);
-          });
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
-          res.on("error", reject);
-        },
-      );
-      req.on("error", reject);
-      req.end(body);
-    });
-  }
-
   async request(method: string, params: Json[] = [], signal?: AbortSignal): Promise<Json> {
-    const timeout = AbortSignal.timeout(this.#o.timeoutMs);
-    const body = JSON.stringify({ jsonrpc: "2.0", id: ++this.#id, method, params: [this.#o.group, this.#o.node, ...params] });
-    let res: { status: number; text: string };
-    try {
-      res = await this.#post(body, signal ? AbortSignal.any([signal, timeout]) : timeout);
-    } catch (cause) {
-      if (timeout.aborted) {
-        throw new AdapterError("RPC_TIMEOUT", `FISCO node did not answer ${method} in time`, {
-          cause,
-          facts: { url: this.#o.url, timeoutMs: this.#o.timeoutMs },
-        });
-      }
-      if (signal?.aborted) throw new AdapterError("CANCELLED", `${method} cancelled`, { cause });
-      if (cause instanceof AdapterError) throw cause;
-      const code = String((cause as { code?: unknown }).code ?? "");
-      if (this.#o.url.startsWith("https:") && isTlsFailure(code)) {
-        throw new AdapterError("RPC_UNAVAILABLE", `TLS with the FISCO node failed for ${method}: check tls.ca, tls.cert and tls.key`, {
-          cause,
-          facts: { url: this.#o.url, reason: code },
-        });
-      }
-      throw new AdapterError("RPC_UNAVAILABLE", `FISCO node unreachable for ${method}: is it running at ${this.#o.url}?`, {
-        cause,
-        facts: { url: this.#o.url, reason: code || undefined },
-      });
-    }
-    let json: Json;
-    try {
-      json = JSON.parse(res.text) as Json;
-    } catch (cause) {
-      throw new AdapterError("RPC_UNAVAILABLE", `FISCO node answered ${method} with HTTP ${res.status} and no JSON`, {
-        cause,
-        facts: { url: this.#o.url, status: res.status },
-      });
-    }
-    const o = obj(json, "response");
-    if (o.error !== undefined && o.error !== null) {
-      const e = obj(o.error, "error");
-      const message = str(e.message, "error.message");
-      throw new FiscoError("RPC_ERROR", `FISCO node refused ${method}: ${message}`, {
-        facts: { method, code: typeof e.code === "number" ? e.code : String(e.code), rpcMessage: message },
-      });
-    }
-    if (!("result" in o)) throw bad(`${method} answered without a result`, { method });
-    return o.result as Json;
+    const ep = { url: this.#o.url, agent: this.#agent, timeoutMs: this.#o.timeoutMs };
+    return callJsonRpc(ep, ++this.#id, method, [this.#o.group, this.#o.node, ...params], signal);
   }
 
   /** `method` for a hash; `null` when the node's ledger has nothing under it. */
@@ -465,14 +341,7 @@ export class FiscoRpcClient {
     try {
       r = await this.request("sendTransaction", [hex0x(tx), requireProof], signal);
     } catch (e) {
-      if (e instanceof FiscoError && e.code === "RPC_ERROR" && typeof e.facts.code === "number") {
-        throw new FiscoTransactionError("TX_REFUSED", `the FISCO node refused the transaction: ${String(e.facts.rpcMessage)}`, {
-          status: e.facts.code,
-          facts: { message: String(e.facts.rpcMessage) },
-          cause: e,
-        });
-      }
-      throw e;
+      throw asRefusal(e);
     }
     const raw = obj(r, "receipt");
     const status = Number(integer(raw.status ?? 0, "status"));
