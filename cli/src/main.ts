@@ -32,6 +32,10 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: "run a relayer: deliver attested batches from NATS JetStream to destination chains",
     load: () => import("./commands/relayer.ts"),
   },
+  regulator: {
+    summary: "the supervisor's envelopes: make its X25519 key, seal personal data to it, open what a bundle commits to",
+    load: () => import("./commands/regulator.ts"),
+  },
   fisco: {
     summary: "decode a FISCO BCOS transaction (3.x TARS or 2.x RLP, ECDSA or SM): fields, hash, sender",
     load: () => import("./commands/fisco.ts"),

@@ -112,6 +112,38 @@ export {
   verifyCommittee,
 } from "./committee.ts";
 export {
+  checkEnvelope,
+  checkEnvelopeShape,
+  describeContext,
+  ENVELOPE_CONTEXT_PREFIX,
+  ENVELOPE_SCHEME,
+  ENVELOPE_TAG,
+  ENVELOPE_TAG_BYTES,
+  type Envelope,
+  EnvelopeError,
+  type EnvelopeErrorCode,
+  encodeEnvelope,
+  envelopeCommitment,
+  envelopeContext,
+  envelopeFromJson,
+  envelopeSuite,
+  envelopeToJson,
+  generateSupervisorKeyPair,
+  MAX_ENVELOPE_CONTEXT_BYTES,
+  MAX_ENVELOPE_PLAINTEXT_BYTES,
+  openEnvelope,
+  SUPERVISOR_KEY_BYTES,
+  SUPERVISOR_KEY_FORMAT,
+  SUPERVISOR_PUBLIC_KEY_FORMAT,
+  type SupervisorKeyPair,
+  sealEnvelope,
+  supervisorKeyFromJson,
+  supervisorKeyToJson,
+  supervisorPublicKey,
+  supervisorPublicKeyFromJson,
+  supervisorPublicKeyToJson,
+} from "./envelope.ts";
+export {
   AttestationError,
   BlsError,
   BundleError,
@@ -206,6 +238,20 @@ export {
 } from "./fisco/crypto.ts";
 export { fiscoInt32, fiscoInt64, fiscoText } from "./fisco/fields.ts";
 export { FISCO_MERKLE_WIDTH, fiscoMerkleProof, fiscoMerkleRoot, verifyFiscoMerkleProof } from "./fisco/merkle.ts";
+export {
+  FISCO_V2_MERKLE_WIDTH,
+  type FiscoV2Log,
+  type FiscoV2ProofLevel,
+  type FiscoV2Receipt,
+  type FiscoV2ReceiptFormat,
+  fiscoV2MerkleLeaf,
+  fiscoV2MerkleProof,
+  fiscoV2MerkleRoot,
+  fiscoV2ReceiptRlp,
+  verifyFiscoV2MerkleProof,
+  verifyFiscoV2ReceiptProof,
+  verifyFiscoV2TransactionProof,
+} from "./fisco/merkleV2.ts";
 export { decodeTars, field as tarsField, TarsReader, type TarsStruct, TarsType, type TarsValue, TarsWriter } from "./fisco/tars.ts";
 export { DOMAIN, sha256 } from "./hash.ts";
 export {
