@@ -1,8 +1,25 @@
 /**
  * `@shandu/deploy` — the Solidity contracts' build (`npm run contracts`, see `compile.ts`), a typed reader
  * for the committed artifact, and the encoders that turn `@shandu/proofs` values into the contracts' inputs
- * (`evm.ts` for `ShanduInbox`, `native.ts` for `ShanduNativeInbox` on FISCO BCOS).
+ * (`evm.ts` for `ShanduInbox`, `native.ts` for `ShanduNativeInbox` on FISCO BCOS), and the payloads of the
+ * cross-alliance redemption contracts (`app.ts`).
  */
+export {
+  type AuthorisePayload,
+  type ConfirmPayload,
+  decodeRedemptionPayload,
+  encodeRedemptionPayload,
+  messageFromOutboxBody,
+  REDEMPTION_OP,
+  REDEMPTION_PAYLOAD_LENGTH,
+  REDEMPTION_PAYLOAD_VERSION,
+  type RedemptionPayload,
+  RedemptionState,
+  type RedemptionStateName,
+  type RejectPayload,
+  reasonCode,
+  redemptionId,
+} from "./app.ts";
 export {
   type AbiItem,
   type AbiParameter,
