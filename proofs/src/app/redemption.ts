@@ -175,17 +175,28 @@ export interface SettlementRootPayload {
 
 export const SETTLEMENT_PAYLOAD_LENGTH = 46;
 
-/** `0x01 ‖ 0x01 ‖ windowId u64 ‖ settlementRoot ‖ lineCount u32`. */
+function nonZeroRoot(root: Uint8Array): Uint8Array {
+  fixed(root, 32, "settlementRoot");
+  if (root.every((x) => x === 0)) throw new CodecError("VALUE_OUT_OF_RANGE", "settlementRoot is all zeros");
+  return root;
+}
+
+/** `0x01 ‖ 0x01 ‖ windowId u64 ‖ settlementRoot ‖ lineCount u32`. Throws `CodecError` (`BAD_LENGTH`, `VALUE_OUT_OF_RANGE`, also for an all-zero root). */
 export function encodeSettlementRootPayload(p: SettlementRootPayload): Uint8Array {
+  if (!Number.isSafeInteger(p.lineCount))
+    throw new CodecError("VALUE_OUT_OF_RANGE", "lineCount must be a u32", { facts: { lineCount: p.lineCount } });
   return concatBytes(
     Uint8Array.of(1, 1),
     uintBytes(p.windowId, 8, U64_MAX, "windowId"),
-    fixed(p.settlementRoot, 32, "settlementRoot"),
+    nonZeroRoot(p.settlementRoot),
     uintBytes(BigInt(p.lineCount), 4, 0xffff_ffffn, "lineCount"),
   );
 }
 
-/** Strict decoding: `UNKNOWN_VERSION`, `UNKNOWN_KIND`, `TRUNCATED` / `TRAILING_BYTES`. */
+/**
+ * Strict decoding, in the contract's order: `TRUNCATED` (under 2 bytes), `UNKNOWN_VERSION`, `UNKNOWN_KIND`,
+ * `TRUNCATED` / `TRAILING_BYTES` (not 46 bytes), `VALUE_OUT_OF_RANGE` (an all-zero root).
+ */
 export function decodeSettlementRootPayload(b: Uint8Array): SettlementRootPayload {
   if (b.length < 2) throw new CodecError("TRUNCATED", "settlement payload shorter than its header", { facts: { length: b.length } });
   if (b[0] !== 1) throw new CodecError("UNKNOWN_VERSION", "unsupported settlement payload version", { facts: { version: b[0] } });
@@ -195,5 +206,5 @@ export function decodeSettlementRootPayload(b: Uint8Array): SettlementRootPayloa
       facts: { length: b.length },
     });
   }
-  return { windowId: readUint(b, 2, 8), settlementRoot: b.slice(10, 42), lineCount: Number(readUint(b, 42, 4)) };
+  return { windowId: readUint(b, 2, 8), settlementRoot: nonZeroRoot(b.slice(10, 42)), lineCount: Number(readUint(b, 42, 4)) };
 }
