@@ -36,6 +36,10 @@ export const COMMANDS: Readonly<Record<string, CommandEntry>> = {
     summary: "the supervisor's envelopes: make its X25519 key, seal personal data to it, open what a bundle commits to",
     load: () => import("./commands/regulator.ts"),
   },
+  audit: {
+    summary: "check the 善度 application from its bundles: every redemption's steps proven, settlements recomputed",
+    load: () => import("./commands/audit.ts"),
+  },
   fisco: {
     summary: "decode a FISCO BCOS transaction (3.x TARS or 2.x RLP, ECDSA or SM): fields, hash, sender",
     load: () => import("./commands/fisco.ts"),

@@ -2,12 +2,31 @@
  * `@shandu/deploy` — the Solidity contracts' build (`npm run contracts`, see `compile.ts`), a typed reader
  * for the committed artifact, and the encoders that turn `@shandu/proofs` values into the contracts' inputs
  * (`evm.ts` for `ShanduInbox`, `native.ts` for `ShanduNativeInbox` on FISCO BCOS), and the payloads of the
- * cross-alliance redemption contracts (`app.ts`).
+ * cross-alliance redemption contracts (`app.ts`), the alliance registry's governance (`alliance.ts`), the measured deeds of `GoodDeedRegistry` (`deeds.ts`) and the
+ * settlement roots and line proofs of `ShanduSettlement` (`settlementChain.ts`).
  */
+export {
+  ALLIANCE_GOVERNANCE_VERSION,
+  ALLIANCE_MAX_ROLE,
+  ALLIANCE_OP,
+  ALLIANCE_PAYLOAD_LENGTH,
+  ALLIANCE_ROLE,
+  type AllianceClassSponsor,
+  type AllianceGovernance,
+  type AllianceLaneLimit,
+  type AllianceLaneSwitch,
+  type AllianceMeasurers,
+  type AllianceOpName,
+  type AllianceRoleChange,
+  type AllianceRoleName,
+  decodeAllianceGovernance,
+  encodeAllianceGovernance,
+} from "./alliance.ts";
 export {
   type AuthorisePayload,
   type ConfirmPayload,
   decodeRedemptionPayload,
+  type ExpiredPayload,
   encodeRedemptionPayload,
   messageFromOutboxBody,
   REDEMPTION_OP,
@@ -44,6 +63,17 @@ export {
   runCompile,
   sourcesHash,
 } from "./compile.ts";
+export {
+  DEED_HASH_PREIMAGE_BYTES,
+  DEED_TAG,
+  type Deed,
+  type DeedTarget,
+  deedAttestation,
+  deedHash,
+  deedSigningRoot,
+  type EvmDeed,
+  evmDeed,
+} from "./deeds.ts";
 export { ContractsError, type ContractsErrorCode } from "./errors.ts";
 export {
   type CommitteeInput,
@@ -79,3 +109,14 @@ export {
   nativeRotateArgs,
   SM2_VERIFY_SELECTOR,
 } from "./native.ts";
+export {
+  decodeSettlementPayload,
+  encodeSettlementPayload,
+  markSettledArgs,
+  publishArgs,
+  SETTLEMENT_OP,
+  SETTLEMENT_PAYLOAD_LENGTH,
+  SETTLEMENT_PAYLOAD_VERSION,
+  type SettlementRootPayload,
+  settlementPayloadOf,
+} from "./settlementChain.ts";

@@ -3,14 +3,17 @@
  * the summary unless `--once`.
  */
 import { existsSync } from "node:fs";
-import { rm } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import { loadBls } from "@shandu/proofs";
+import { rm, writeFile } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
+import { type Bls, loadBls, toHex } from "@shandu/proofs";
 import type { Command, CommandContext, Output } from "../command.ts";
-import { renderSummary, startDevnet } from "../devnet/run.ts";
+import { type RunningDevnet, renderSummary, startDevnet } from "../devnet/run.ts";
+import { deployApplication, formatFen, runLowCarbonScenario } from "../devnet/scenario.ts";
 import { CliError, EXIT } from "../errors.ts";
 import { parseFlags } from "../flags.ts";
 import { ADAPTER_MODULES } from "../services.ts";
+import { command as audit } from "./audit.ts";
+import { command as regulator } from "./regulator.ts";
 import { command as verify } from "./verify.ts";
 
 const USAGE = `Usage: shandu devnet [flags]
@@ -32,6 +35,11 @@ Flags:
   --max-batch <n>       most messages per batch (default 128)
   --postgres <url>      store in this PostgreSQL database instead of the embedded store
   --embedded-queue      use the in-process queue even when nats-server is installed
+  --scenario <name>     play a scenario instead of example traffic; "low-carbon": the pilot between
+                        the two cities (deeds measured and co-signed, credits issued, four
+                        redemptions in Shenzhen: confirmed, rejected, timed out; the window settled;
+                        one envelope opened by the regulator; the audit over every bundle). Writes
+                        its report, bundles, manifest and envelopes under <dir>/scenario
   --once                stop after the summary (exit 0 only if every message arrived once and every
                         bundle verified)
   -h, --help            show this text
@@ -60,6 +68,7 @@ async function run(argv: readonly string[], ctx: CommandContext): Promise<number
       postgres: { type: "string" },
       "embedded-queue": { type: "boolean" },
       once: { type: "boolean" },
+      scenario: { type: "string" },
     },
     "devnet",
   );
@@ -71,6 +80,10 @@ async function run(argv: readonly string[], ctx: CommandContext): Promise<number
       });
     }
     await rm(dir, { recursive: true, force: true });
+  }
+  const scenario = values.scenario as string | undefined;
+  if (scenario !== undefined && scenario !== "low-carbon") {
+    throw new CliError("BAD_FLAG_VALUE", `unknown scenario "${scenario}"`, { hint: "The scenario there is: --scenario low-carbon." });
   }
   const out = ctx.stderr;
   const bls = await loadBls();
@@ -89,6 +102,15 @@ async function run(argv: readonly string[], ctx: CommandContext): Promise<number
     out,
   });
   try {
+    if (scenario === "low-carbon") {
+      const ok = await playLowCarbon(devnet, bls, dir, ctx);
+      if (values.once || ctx.signal.aborted) return ok ? EXIT.ok : EXIT.failed;
+      out.write(
+        `\nThe devnet keeps running: config ${join(dir, "shandu.yaml")}, gateway HTTP http://127.0.0.1:${devnet.gateway.httpPort}/v1/lanes. Ctrl-C stops it.\n`,
+      );
+      await new Promise<void>((r) => ctx.signal.addEventListener("abort", () => r(), { once: true }));
+      return ok ? EXIT.ok : EXIT.failed;
+    }
     const summary = await devnet.traffic();
     if (ctx.signal.aborted) {
       out.write("Interrupted.\n");
@@ -118,6 +140,57 @@ async function run(argv: readonly string[], ctx: CommandContext): Promise<number
     await devnet.close();
     out.write("Stopped.\n");
   }
+}
+
+/** Runs the low-carbon scenario, then the regulator's opening of one envelope and the audit, as their commands would. */
+async function playLowCarbon(devnet: RunningDevnet, bls: Bls, dir: string, ctx: CommandContext): Promise<boolean> {
+  const out = ctx.stderr;
+  const scenarioDir = join(dir, "scenario");
+  out.write("Deploying the 善度 application (alliance registry, deeds, credits, redemption, settlement) on both chains…\n");
+  const app = await deployApplication(devnet, bls);
+  const result = await runLowCarbonScenario(devnet, app, bls, { dir: scenarioDir, out, signal: ctx.signal });
+  const rel = (p: string) => relative(ctx.cwd, p) || ".";
+  const genesis = rel(join(dir, "genesis.json"));
+
+  const opened: string[] = [];
+  const capture: Output = { write: (t) => void opened.push(t), isTTY: false };
+  const r1 = result.authoriseBundles.get("R1")!;
+  out.write(`6. The regulator opens the envelope of R1 (shandu regulator open ${rel(r1)} --key … --envelopes …):\n`);
+  const openArgs = [r1, "--key", result.supervisorKeyPath, "--envelopes", result.envelopesDir, "--genesis", join(dir, "genesis.json")];
+  const openedOk = (await regulator.run(["open", ...openArgs], { ...ctx, stdout: capture, stderr: quiet })) === EXIT.ok;
+  out.write(`   ${openedOk ? opened.join("").trim() : "could not open it"}\n`);
+
+  out.write("7. The auditor checks everything else, without the supervisor's key:\n");
+  const report: string[] = [];
+  const auditArgs = [result.bundlesDir, "--manifest", result.manifestPath, "--genesis", join(dir, "genesis.json")];
+  const audited =
+    (await audit.run(auditArgs, { ...ctx, stdout: { write: (t) => void report.push(t), isTTY: false }, stderr: quiet })) === EXIT.ok;
+  const lines = [
+    "善度 low-carbon pilot — report",
+    "",
+    "Who owes whom (settlement window 1, at the agreement's rate of 0.10 CNY per credit):",
+    ...result.batch.obligations.map((g) => `  ${g.payer} owes ${g.payee} ${formatFen(g.amount)} CNY for ${g.redemptions} redemption(s)`),
+    "Net transfers after multilateral netting:",
+    ...result.batch.lines.map((l) => `  line ${l.index}: ${l.payer} → ${l.payee} ${formatFen(l.amount)} CNY (settled)`),
+    `Settlement root ${toHex(result.batch.settlementRoot)}`,
+    "",
+    `The citizen's credits: ${result.balances.issued} issued, ${result.balances.burned} burned, ${result.balances.balance} spendable, ${result.balances.locked} locked`,
+    "",
+    "What was proven (shandu audit):",
+    report.join(""),
+  ];
+  const reportPath = join(scenarioDir, "report.txt");
+  await writeFile(reportPath, `${lines.join("\n")}\n`);
+  out.write(`${lines.map((l) => `   ${l}`).join("\n")}\n`);
+  out.write(
+    [
+      `${result.bundles} proof bundles in ${rel(result.bundlesDir)}; the report is in ${rel(reportPath)}. Check them yourself:`,
+      `  shandu audit ${rel(result.bundlesDir)} --manifest ${rel(result.manifestPath)} --genesis ${genesis}`,
+      `  shandu verify ${rel(result.bundlesDir)} --genesis ${genesis} --strict`,
+      "",
+    ].join("\n"),
+  );
+  return openedOk && audited;
 }
 
 export const command: Command = { name: "devnet", usage: USAGE, run };

@@ -194,7 +194,7 @@ async function knownRotationsFor(path: string, ctx: CommandContext, anchor: Trus
 }
 
 /** Chain evidence kinds the CLI checks; anything else is reported "not checked" (and fails `--strict`). */
-function defaultEvidenceVerifiers(): EvidenceVerifier[] {
+export function defaultEvidenceVerifiers(): EvidenceVerifier[] {
   return [evmReceiptEvidenceVerifier(), evmDeliveryEvidenceVerifier(), fiscoReceiptEvidenceVerifier(), fiscoDeliveryEvidenceVerifier()];
 }
 

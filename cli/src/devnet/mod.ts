@@ -19,3 +19,21 @@ export {
   renderSummary,
   startDevnet,
 } from "./run.ts";
+export {
+  AGREEMENT,
+  type AppChain,
+  type Application,
+  b32,
+  CREDIT_CLASS,
+  deployApplication,
+  formatFen,
+  govern,
+  hexBytes,
+  PEOPLE,
+  type Person,
+  REFUND_MARGIN,
+  runLowCarbonScenario,
+  type ScenarioRedemption,
+  type ScenarioResult,
+  waitFor,
+} from "./scenario.ts";

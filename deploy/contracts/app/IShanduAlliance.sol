@@ -18,6 +18,20 @@ library AllianceRoles {
 /// the governance sources fixed at deployment, delivered by the chain's inbox, so under the committee's
 /// quorum policy, which requires the regulator). The app contracts read it.
 interface IShanduAlliance {
+    /// @notice Governance granted `role` on chain `roleChainId` to `account` (also when it already held it).
+    /// `sourceChainId` and `nonce` name the governance message that did it.
+    event RoleGranted(uint8 indexed role, uint64 indexed roleChainId, address indexed account, uint64 sourceChainId, uint64 nonce);
+    /// @notice Governance revoked `role` on chain `roleChainId` from `account` (also when it did not hold it).
+    event RoleRevoked(uint8 indexed role, uint64 indexed roleChainId, address indexed account, uint64 sourceChainId, uint64 nonce);
+    /// @notice Governance set the credit-volume limit of the lane to `laneChainId`, opening it.
+    event LaneLimitSet(uint64 indexed laneChainId, uint128 capacity, uint128 refillPerSecond, uint64 sourceChainId, uint64 nonce);
+    /// @notice Governance paused (`paused`) or resumed (`!paused`) new redemptions on the lane to `laneChainId`.
+    event LanePaused(uint64 indexed laneChainId, bool paused, uint64 sourceChainId, uint64 nonce);
+    /// @notice Governance approved the committee of measuring institutions with set hash `committeeSetHash`.
+    event MeasurersSet(bytes32 committeeSetHash, uint64 sourceChainId, uint64 nonce);
+    /// @notice Governance made `sponsor` the sponsor of `creditClass`.
+    event ClassSponsorSet(bytes32 indexed creditClass, address indexed sponsor, uint64 sourceChainId, uint64 nonce);
+
     /// @notice This chain's Shandu chain id.
     function chainId() external view returns (uint64);
 
