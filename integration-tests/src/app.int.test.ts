@@ -308,9 +308,8 @@ describe("the 善度 application across two chains, through the gateway and rela
     assert.equal(afterDeed.balance, before.balance + 50n, "only the one genuine deed was credited");
 
     // The scenario moved A's clock past B's (to time R3 out): the deadline must be ahead of both.
-    const clock = async (c: AppChain) => BigInt((await c.chain.node.provider.getBlock("latest"))!.timestamp);
-    const [ta, tb] = [await clock(a), await clock(b)];
-    const deadline = (ta > tb ? ta : tb) + 3600n;
+    const clock = async (c: AppChain) => (await c.chain.node.provider.getBlock("latest"))!.timestamp;
+    const deadline = BigInt(Math.max(await clock(a), await clock(b))) + 3600n;
     const request = (platform: string, amount: bigint) => [
       b.chain.chainId,
       platform,
