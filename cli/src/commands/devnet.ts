@@ -181,7 +181,12 @@ async function playLowCarbon(devnet: RunningDevnet, bls: Bls, dir: string, ctx: 
   ];
   const reportPath = join(scenarioDir, "report.txt");
   await writeFile(reportPath, `${lines.join("\n")}\n`);
-  out.write(`${lines.map((l) => `   ${l}`).join("\n")}\n`);
+  out.write(
+    `${lines
+      .flatMap((l) => l.split("\n"))
+      .map((l) => (l ? `   ${l}` : l))
+      .join("\n")}\n`,
+  );
   out.write(
     [
       `${result.bundles} proof bundles in ${rel(result.bundlesDir)}; the report is in ${rel(reportPath)}. Check them yourself:`,

@@ -10,8 +10,10 @@
  * |---------------|--------------------------------------|---------------------------------------------|
  * | lock          | AUTHORISE (A → B), source evidence   | `RedemptionRequested(id)` by A's contract   |
  * | authorisation | AUTHORISE, destination evidence      | `RedemptionAuthorised(id)` (or `RedemptionRejected(id)` on arrival) by B's |
- * | answer        | CONFIRM / REJECT (B → A), source     | `RedemptionConfirmed(id)` / `RedemptionRejected(id)` by B's; or EXPIRED (A → B) with `RedemptionRefunded(id)` by A's |
+ * | answer        | CONFIRM / REJECT (B → A), source     | `RedemptionConfirmed(id)` / `RedemptionRejected(id)` by B's |
+ * |               | or EXPIRED (A → B), destination      | `RedemptionExpired(id)` by B's (no answer in time) |
  * | finalisation  | CONFIRM / REJECT, destination        | `RedemptionBurned(id)` (or `LateConfirmation(id)`) / `RedemptionRefunded(id)` by A's |
+ * |               | or EXPIRED, source                   | `RedemptionRefunded(id)` by A's (the refund sent the notice) |
  *
  * Messages count only when sent by the redemption contract the manifest names for their source chain to
  * the one it names for their destination: the manifest plays the part the genesis plays for committees
@@ -509,9 +511,12 @@ function auditRedemption(
   let confirmedAt: bigint | undefined;
 
   if (l.expired) {
-    const exp = eventStep("answer", l.expired, "source", A.redemption, idBytes, ["refunded"]);
-    steps.push({ ...exp.step, detail: `no answer in time: ${exp.step.detail}` });
-    if (exp.found) {
+    // B stopped the redemption on the attested notice; A refunded in the transaction that sent it.
+    const noted = eventStep("answer", l.expired, "destination", B.redemption, idBytes, ["expired"]);
+    steps.push({ ...noted.step, detail: `no answer in time: ${noted.step.detail}` });
+    const fin = eventStep("finalisation", l.expired, "source", A.redemption, idBytes, ["refunded"]);
+    steps.push(fin.step);
+    if (fin.found) {
       refunded = true;
       outcome = "refunded-timeout";
     }
@@ -613,7 +618,7 @@ function auditWindow(
   return {
     ...base,
     status: "proven",
-    detail: `${batch.lines.length} lines, net ${batch.header.netTotal} ${batch.header.currency} from ${confirmations.length} proven confirmations; root attested to ${base.deliveredTo.join(", ")}`,
+    detail: `${batch.lines.length} lines, ${batch.header.netTotal} minor units of ${batch.header.currency} in all, from ${confirmations.length} proven confirmations; root attested to ${base.deliveredTo.join(", ")}`,
   };
 }
 
