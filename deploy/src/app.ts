@@ -3,7 +3,7 @@
  * from `@shandu/proofs`, byte for byte what the contract builds with `abi.encodePacked` and checks in
  * `shanduReceive`), the redemption id, the contract's state numbering and the message of an outbox event.
  */
-import { CodecError, concatBytes, decodeMessage, keccak256, type Message } from "@shandu/proofs";
+import { concatBytes, decodeMessage, fixedBytes as fixed, keccak256, type Message, fixedUint as uintBytes } from "@shandu/proofs";
 
 // The payload codec lives in @shandu/proofs, where the auditor's check (`shandu audit`) reads it.
 export {
@@ -36,30 +36,8 @@ export type RedemptionStateName = keyof typeof RedemptionState;
 
 export const U64_MAX = (1n << 64n) - 1n;
 
-/** @internal `b` after checking it is `n` bytes long; throws `CodecError` `BAD_LENGTH`. */
-export function fixed(b: Uint8Array, n: number, field: string): Uint8Array {
-  if (b.length !== n) throw new CodecError("BAD_LENGTH", `${field} must be ${n} bytes`, { facts: { field, length: b.length } });
-  return b;
-}
-
-/** @internal `v` as `n` big-endian bytes after checking `0 ≤ v ≤ max`; throws `CodecError` `VALUE_OUT_OF_RANGE`. */
-export function uintBytes(v: bigint, n: number, max: bigint, field: string): Uint8Array {
-  if (v < 0n || v > max) throw new CodecError("VALUE_OUT_OF_RANGE", `${field} out of range`, { facts: { field, value: v.toString() } });
-  const out = new Uint8Array(n);
-  let x = v;
-  for (let i = n - 1; i >= 0; i--) {
-    out[i] = Number(x & 0xffn);
-    x >>= 8n;
-  }
-  return out;
-}
-
-/** @internal The big-endian unsigned integer in `b[from, from + n)`; the caller checked the length. */
-export function readUint(b: Uint8Array, from: number, n: number): bigint {
-  let v = 0n;
-  for (let i = from; i < from + n; i++) v = (v << 8n) | BigInt(b[i]!);
-  return v;
-}
+/** @internal Byte helpers shared with `alliance.ts` (from `@shandu/proofs`). */
+export { fixedBytes as fixed, fixedUint as uintBytes, readUint } from "@shandu/proofs";
 
 /**
  * `keccak256(abi.encode(chainId, redemptionContract, user, userNonce))`: the id of the `userNonce`-th

@@ -15,11 +15,11 @@ import {
   ALLIANCE_ROLE,
   type AllianceGovernance,
   decodeAllianceGovernance,
-  decodeRejection,
   encodeAllianceGovernance,
   loadArtifact,
   reasonCode,
 } from "../src/mod.ts";
+import { rejectsWith } from "./refusals.ts";
 
 const HERE = 1001n;
 const PEER = 2002n;
@@ -30,20 +30,6 @@ const REGULATOR = getBytes("0x00000000000000000000000000000000000c0de1");
 const LONG_SENDER = new Uint8Array(33).fill(0xab);
 
 const allianceAbi = new Interface(loadArtifact("ShanduAlliance").abi);
-
-function codeOf(err: unknown): string {
-  const e = err as { data?: string; info?: { error?: { data?: string } } };
-  const data = e.data ?? e.info?.error?.data;
-  if (typeof data !== "string") return `(no revert data: ${(err as Error).message})`;
-  return decodeRejection(data)?.code ?? `(unknown revert ${data})`;
-}
-
-async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.equal(codeOf(err), code);
-    return true;
-  });
-}
 
 const hex = (b: Uint8Array) => toHex(b);
 /** An address as ethers returns it (checksummed). */

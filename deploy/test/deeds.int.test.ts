@@ -14,7 +14,6 @@ import { type Contract, getBytes, getCreateAddress, type TransactionReceipt, typ
 import {
   committeeInput,
   type Deed,
-  decodeRejection,
   deedAttestation,
   deedHash,
   deedSigningRoot,
@@ -22,25 +21,12 @@ import {
   evmDeed,
   reasonCode,
 } from "../src/mod.ts";
+import { eventsIn, rejectsWith } from "./refusals.ts";
 
 const CHAIN = 1001n;
 const ISSUER = 1;
 const DISTRIBUTOR = 2;
 const DEED_STATE = { none: 0n, recorded: 1n, credited: 2n };
-
-function codeOf(err: unknown): string {
-  const e = err as { data?: string; info?: { error?: { data?: string } } };
-  const data = e.data ?? e.info?.error?.data;
-  if (typeof data !== "string") return `(no revert data: ${(err as Error).message})`;
-  return decodeRejection(data)?.code ?? `(unknown revert ${data})`;
-}
-
-async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.equal(codeOf(err), code);
-    return true;
-  });
-}
 
 const ascii = (s: string) => reasonCode(s);
 const LOW_CARBON_TRIP = ascii("LOW_CARBON_TRIP");
@@ -117,14 +103,6 @@ describe("GoodDeedRegistry and GoodDeedCredits on anvil", { timeout: 180_000 }, 
   }
 
   const view = async (c: Contract, fn: string, ...args: unknown[]) => c.getFunction(fn).staticCall(...args);
-
-  function eventsIn(receipt: TransactionReceipt, c: Contract): { name: string; args: Record<string, unknown> & unknown[] }[] {
-    const address = c.target.toString().toLowerCase();
-    return receipt.logs
-      .filter((l) => l.address.toLowerCase() === address)
-      .map((l) => c.interface.parseLog(l)!)
-      .map((l) => ({ name: l.name, args: l.args as unknown as Record<string, unknown> & unknown[] }));
-  }
 
   let deedCounter = 0;
   function newDeed(overrides: Partial<Deed> = {}): Deed {

@@ -18,7 +18,6 @@ import {
   ALLIANCE_ROLE,
   type AllianceGovernance,
   decodeRedemptionPayload,
-  decodeRejection,
   encodeAllianceGovernance,
   encodeRedemptionPayload,
   loadArtifact,
@@ -28,6 +27,7 @@ import {
   reasonCode,
   redemptionId,
 } from "../src/mod.ts";
+import { codeOf, eventsIn as eventsOf, RevertedInBlock, rejectsWith } from "./refusals.ts";
 
 const A = 1001n;
 const B = 2002n;
@@ -40,7 +40,6 @@ const REGULATOR_CHAIN = 9009n;
 const REGULATOR = getBytes("0x00000000000000000000000000000000000c0de1");
 
 const outboxAbi = new Interface(loadArtifact("ShanduOutbox").abi);
-const redemptionAbi = new Interface(loadArtifact("ShanduRedemption").abi);
 const creditsAbi = new Interface(loadArtifact("GoodDeedCredits").abi);
 
 interface Side {
@@ -54,25 +53,6 @@ interface Side {
 interface Deployment {
   a: Side;
   b: Side;
-}
-
-/** A transaction that passed its gas estimate but reverted in its block. */
-class RevertedInBlock extends Error {}
-
-/** The revert code of a refused call, or a description of what else went wrong. */
-function codeOf(err: unknown): string {
-  if (err instanceof RevertedInBlock) return "REVERTED_IN_BLOCK";
-  const e = err as { data?: string; info?: { error?: { data?: string } } };
-  const data = e.data ?? e.info?.error?.data;
-  if (typeof data !== "string") return `(no revert data: ${(err as Error).message})`;
-  return decodeRejection(data)?.code ?? `(unknown revert ${data})`;
-}
-
-async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.equal(codeOf(err), code);
-    return true;
-  });
 }
 
 const hex = (b: Uint8Array) => toHex(b);
@@ -213,13 +193,7 @@ describe("cross-alliance redemption on anvil", { timeout: 180_000 }, () => {
   }
 
   /** Events of a redemption contract in this receipt, as `[name, args]`. */
-  function eventsIn(receipt: TransactionReceipt, side: Side): { name: string; args: Record<string, unknown> & unknown[] }[] {
-    const address = side.redemption.target.toString().toLowerCase();
-    return receipt.logs
-      .filter((l) => l.address.toLowerCase() === address)
-      .map((l) => redemptionAbi.parseLog(l)!)
-      .map((l) => ({ name: l.name, args: l.args as unknown as Record<string, unknown> & unknown[] }));
-  }
+  const eventsIn = (receipt: TransactionReceipt, side: Side) => eventsOf(receipt, side.redemption);
 
   const sideOf = (chainId: bigint) => (chainId === A ? d.a : d.b);
 

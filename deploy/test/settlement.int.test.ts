@@ -24,7 +24,6 @@ import {
 } from "@shandu/proofs";
 import { type Contract, getBytes, getCreateAddress, Interface, type TransactionReceipt, type Wallet } from "ethers";
 import {
-  decodeRejection,
   encodeSettlementPayload,
   loadArtifact,
   markSettledArgs,
@@ -32,25 +31,12 @@ import {
   publishArgs,
   settlementPayloadOf,
 } from "../src/mod.ts";
+import { eventsIn, rejectsWith } from "./refusals.ts";
 
 const A = 1001n;
 const B = 2002n;
 const CLEARING = 5;
 const outboxAbi = new Interface(loadArtifact("ShanduOutbox").abi);
-
-function codeOf(err: unknown): string {
-  const e = err as { data?: string; info?: { error?: { data?: string } } };
-  const data = e.data ?? e.info?.error?.data;
-  if (typeof data !== "string") return `(no revert data: ${(err as Error).message})`;
-  return decodeRejection(data)?.code ?? `(unknown revert ${data})`;
-}
-
-async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.equal(codeOf(err), code);
-    return true;
-  });
-}
 
 const text = (s: string) => new TextEncoder().encode(s);
 const ref = (s: string) => sha256(text(`payment ${s}`));
@@ -179,14 +165,6 @@ describe("ShanduSettlement on anvil", { timeout: 180_000 }, () => {
   }
 
   const view = async (c: Contract, fn: string, ...args: unknown[]) => c.getFunction(fn).staticCall(...args);
-
-  function eventsIn(receipt: TransactionReceipt, c: Contract): { name: string; args: Record<string, unknown> & unknown[] }[] {
-    const address = c.target.toString().toLowerCase();
-    return receipt.logs
-      .filter((l) => l.address.toLowerCase() === address)
-      .map((l) => c.interface.parseLog(l)!)
-      .map((l) => ({ name: l.name, args: l.args as unknown as Record<string, unknown> & unknown[] }));
-  }
 
   function sentIn(receipt: TransactionReceipt): Message[] {
     const outbox = outboxA.target.toString().toLowerCase();

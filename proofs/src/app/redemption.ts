@@ -60,13 +60,14 @@ export type RedemptionPayload = AuthorisePayload | ConfirmPayload | RejectPayloa
 const U64_MAX = (1n << 64n) - 1n;
 const U256_MAX = (1n << 256n) - 1n;
 
-function fixed(b: Uint8Array, n: number, field: string): Uint8Array {
+/** `b` after checking it is `n` bytes long; `CodecError` `BAD_LENGTH` naming `field` otherwise. */
+export function fixedBytes(b: Uint8Array, n: number, field: string): Uint8Array {
   if (b.length !== n) throw new CodecError("BAD_LENGTH", `${field} must be ${n} bytes`, { facts: { field, length: b.length } });
   return b;
 }
 
 /** `v` big-endian in `n` bytes; `CodecError` `VALUE_OUT_OF_RANGE` outside [0, max]. */
-export function uintBytes(v: bigint, n: number, max: bigint, field: string): Uint8Array {
+export function fixedUint(v: bigint, n: number, max: bigint, field: string): Uint8Array {
   if (v < 0n || v > max) throw new CodecError("VALUE_OUT_OF_RANGE", `${field} out of range`, { facts: { field, value: v.toString() } });
   const out = new Uint8Array(n);
   let x = v;
@@ -87,24 +88,24 @@ export function readUint(b: Uint8Array, from: number, n: number): bigint {
 /** The canonical bytes of a redemption payload. Throws `CodecError` (`BAD_LENGTH`, `VALUE_OUT_OF_RANGE`). */
 export function encodeRedemptionPayload(p: RedemptionPayload): Uint8Array {
   const head = Uint8Array.of(REDEMPTION_PAYLOAD_VERSION, REDEMPTION_OP[p.op]);
-  const id = fixed(p.id, 32, "id");
+  const id = fixedBytes(p.id, 32, "id");
   switch (p.op) {
     case "authorise":
       return concatBytes(
         head,
         id,
-        fixed(p.user, 20, "user"),
-        fixed(p.platform, 20, "platform"),
-        fixed(p.creditClass, 32, "creditClass"),
-        uintBytes(p.amount, 32, U256_MAX, "amount"),
-        uintBytes(p.deadline, 8, U64_MAX, "deadline"),
-        fixed(p.envelopeCommitment, 32, "envelopeCommitment"),
+        fixedBytes(p.user, 20, "user"),
+        fixedBytes(p.platform, 20, "platform"),
+        fixedBytes(p.creditClass, 32, "creditClass"),
+        fixedUint(p.amount, 32, U256_MAX, "amount"),
+        fixedUint(p.deadline, 8, U64_MAX, "deadline"),
+        fixedBytes(p.envelopeCommitment, 32, "envelopeCommitment"),
       );
     case "confirm":
     case "expired":
       return concatBytes(head, id);
     case "reject":
-      return concatBytes(head, id, fixed(p.reason, 32, "reason"));
+      return concatBytes(head, id, fixedBytes(p.reason, 32, "reason"));
   }
 }
 
@@ -176,7 +177,7 @@ export interface SettlementRootPayload {
 export const SETTLEMENT_PAYLOAD_LENGTH = 46;
 
 function nonZeroRoot(root: Uint8Array): Uint8Array {
-  fixed(root, 32, "settlementRoot");
+  fixedBytes(root, 32, "settlementRoot");
   if (root.every((x) => x === 0)) throw new CodecError("VALUE_OUT_OF_RANGE", "settlementRoot is all zeros");
   return root;
 }
@@ -187,9 +188,9 @@ export function encodeSettlementRootPayload(p: SettlementRootPayload): Uint8Arra
     throw new CodecError("VALUE_OUT_OF_RANGE", "lineCount must be a u32", { facts: { lineCount: p.lineCount } });
   return concatBytes(
     Uint8Array.of(1, 1),
-    uintBytes(p.windowId, 8, U64_MAX, "windowId"),
+    fixedUint(p.windowId, 8, U64_MAX, "windowId"),
     nonZeroRoot(p.settlementRoot),
-    uintBytes(BigInt(p.lineCount), 4, 0xffff_ffffn, "lineCount"),
+    fixedUint(BigInt(p.lineCount), 4, 0xffff_ffffn, "lineCount"),
   );
 }
 
