@@ -3,7 +3,7 @@
  * `.bench-out/latest.json`. Timings are relative to the machine they ran on; compare rows of one run,
  * not runs on different machines. Budget: about two minutes.
  *
- * `npm run bench -- bls attest verify cli gas system` runs only the named parts (sections 1–3, 4, 5, 6, 7 and 8); a partial run
+ * `npm run bench -- bls attest verify cli gas system app` runs only the named parts (sections 1–3, 4, 5, 6, 7, 8 and 9); a partial run
  * writes `.bench-out/partial.json` and leaves `latest.json` alone.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -11,6 +11,7 @@ import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadBls, nobleBls } from "@shandu/proofs";
+import { runAppBench } from "./appBench.ts";
 import { runAttestBench } from "./attestBench.ts";
 import { runBlsBench } from "./blsBench.ts";
 import { runCliBench } from "./cliBench.ts";
@@ -20,7 +21,7 @@ import { runSystemBench, SYSTEM_TARGETS } from "./systemBench.ts";
 import { verdict } from "./table.ts";
 import { runVerifyBench } from "./verifyBench.ts";
 
-const PARTS = ["bls", "attest", "verify", "cli", "gas", "system"] as const;
+const PARTS = ["bls", "attest", "verify", "cli", "gas", "system", "app"] as const;
 type Part = (typeof PARTS)[number];
 
 const asked = process.argv.slice(2);
@@ -72,6 +73,7 @@ const verify = selected.has("verify") ? runVerifyBench(bls, log) : null;
 const cli = selected.has("cli") ? runCliBench(bls, log) : null;
 const gas = selected.has("gas") ? await runGasBench(bls, log) : null;
 const system = selected.has("system") ? await runSystemBench(bls, log) : null;
+const app = selected.has("app") ? await runAppBench(bls, log) : null;
 const elapsedS = (nowMs() - started) / 1000;
 
 const targets: { target: string; value: string; pass: boolean }[] = [];
@@ -131,6 +133,19 @@ log(`(bench took ${elapsedS.toFixed(0)} s; load average at end ${loadAverageAtEn
 const outDir = join(root, ".bench-out");
 mkdirSync(outDir, { recursive: true });
 const out = join(outDir, selected.size === PARTS.length ? "latest.json" : "partial.json");
-const results = { header, parts: [...selected], elapsedS, loadAverageAtEnd, targets, bls: blsResults, attest, verify, cli, gas, system };
+const results = {
+  header,
+  parts: [...selected],
+  elapsedS,
+  loadAverageAtEnd,
+  targets,
+  bls: blsResults,
+  attest,
+  verify,
+  cli,
+  gas,
+  system,
+  app,
+};
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 log(`results written to ${out}`);

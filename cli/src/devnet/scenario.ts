@@ -267,6 +267,8 @@ export interface ScenarioResult {
   authoriseBundles: Map<string, string>;
   bundles: number;
   balances: { issued: bigint; balance: bigint; burned: bigint; locked: bigint };
+  /** Gas used by the application's own transactions, by `Contract.function`, in the order sent. */
+  gas: Map<string, bigint[]>;
 }
 
 const TRIPS = [
@@ -285,9 +287,23 @@ export async function runLowCarbonScenario(
   const say = (s: string) => o.out.write(`${s}\n`);
   const { a, b } = app;
   const addr = (p: Person, on: AppChain) => app.wallet(p, on).address;
+  const gas = new Map<string, bigint[]>();
+  const contractNames = new Map<string, string>();
+  for (const c of [a, b]) {
+    for (const [name, contract] of [
+      ["GoodDeedRegistry", c.registry],
+      ["ShanduRedemption", c.redemption],
+      ["ShanduSettlement", c.settlement],
+    ] as const) {
+      contractNames.set((await contract.getAddress()).toLowerCase(), name);
+    }
+  }
   const send = async (c: Contract, who: Wallet, fn: string, args: unknown[]) => {
     const tx = await (c.connect(who) as Contract).getFunction(fn)(...args);
-    return tx.wait();
+    const receipt = await tx.wait();
+    const key = `${contractNames.get((await c.getAddress()).toLowerCase()) ?? "contract"}.${fn}`;
+    gas.set(key, [...(gas.get(key) ?? []), receipt.gasUsed as bigint]);
+    return receipt;
   };
   const dir = o.dir;
   const bundlesDir = join(dir, "bundles");
@@ -538,6 +554,7 @@ export async function runLowCarbonScenario(
     redemptions,
     authoriseBundles,
     bundles,
+    gas,
     balances: {
       issued: await balance("issuedTo"),
       balance: await balance("balanceOf"),
