@@ -172,7 +172,25 @@ export type EvidenceErrorCode =
   | "DELIVERY_FAILED"
   | "SEALER_LIST_MISMATCH"
   | "SEALER_SIGNATURE_INVALID"
-  | "SEALER_QUORUM_NOT_MET";
+  | "SEALER_QUORUM_NOT_MET"
+  /** (`"fabric-endorsement"`) The evidence names another channel than the pinned one. */
+  | "FABRIC_CHANNEL_MISMATCH"
+  /** (`"fabric-endorsement"`) The evidence or the endorsed action names another chaincode than the pinned or stated one. */
+  | "FABRIC_CHAINCODE_MISMATCH"
+  /** (`"fabric-endorsement"`) The endorsed bytes are not a ProposalResponsePayload holding a ChaincodeAction (facts: what, reason). */
+  | "FABRIC_PAYLOAD_INVALID"
+  /** (`"fabric-endorsement"`) No chaincode event, or one of another chaincode, transaction or name than the outbox's `MessageSent`. */
+  | "FABRIC_EVENT_MISMATCH"
+  /** (`"fabric-endorsement"`) The chaincode's response status is not 200. */
+  | "FABRIC_RESPONSE_FAILED"
+  /** (`"fabric-endorsement"`) An endorsement's identity or certificate does not read, or its signature is not a valid low-S P-256 signature over payload ‖ endorser. */
+  | "FABRIC_ENDORSEMENT_INVALID"
+  /** (`"fabric-endorsement"`) An endorser's MSP has no pinned CA, or its certificate was not issued by one of that MSP's pinned CAs. */
+  | "FABRIC_UNKNOWN_CA"
+  /** (`"fabric-endorsement"`) The MSPs of the valid endorsements do not satisfy the pinned endorsement policy. */
+  | "FABRIC_POLICY_NOT_SATISFIED"
+  /** (`"fabric-endorsement"`) The reported validation code is not VALID (0). */
+  | "FABRIC_TX_INVALID";
 
 /**
  * Chain evidence (docs/protocol.md §8.4) that does not prove what it claims: malformed members, bytes

@@ -37,7 +37,7 @@ export type MessageId = Uint8Array & { readonly __brand?: "MessageId" };
 /** Where on the source chain the message was emitted. */
 export interface SourcePosition {
   blockNumber: bigint;
-  /** 32-byte transaction hash (Fabric: the transaction id digest). */
+  /** 32-byte transaction hash (Fabric: the 32 bytes whose hex is the transaction id). */
   txHash: Uint8Array;
   /** Index of the event within the transaction's receipt. */
   logIndex: number;

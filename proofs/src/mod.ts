@@ -238,6 +238,19 @@ export {
 } from "./evidence/evmDelivery.ts";
 export type { EvmInclusionProof } from "./evidence/evmInclusion.ts";
 export {
+  FABRIC_ENDORSEMENT_EVIDENCE_KIND,
+  FABRIC_MESSAGE_EVENT,
+  type FabricEndorsement,
+  type FabricEndorsementProof,
+  type FabricEndorsementVerifierOptions,
+  type FabricPolicy,
+  fabricEndorsementEvidence,
+  fabricEndorsementEvidenceVerifier,
+  fabricTxHash,
+  fabricValidationCodeName,
+  parseFabricEndorsementEvidence,
+} from "./evidence/fabric.ts";
+export {
   FISCO_RECEIPT_EVIDENCE_KIND,
   type FiscoReceiptProof,
   type FiscoReceiptVerifierOptions,
