@@ -1,13 +1,15 @@
 /**
- * `@shandu/chaincode` — the Shandu chaincode for Hyperledger Fabric, phase 1: outbox and inbox.
+ * `@shandu/chaincode` — the Shandu chaincode for Hyperledger Fabric: outbox, inbox and the 善度 application
+ * (app/: alliance registry, credits, redemption, deed records, settlement).
  *
  * Fabric's node chaincode runtime (`fabric-chaincode-node start|server`) `require`s the package's `main`
  * and takes its `contracts` export; Node 24 loads this ES module through `require` directly. The first
  * contract is the default one (functions without a `Contract:` prefix go to the outbox).
  */
-import { ShanduInbox } from "./inbox.ts";
+import { appContracts, ShanduAppInbox } from "./app/mod.ts";
 import { ShanduOutbox } from "./outbox.ts";
 
+export { appContracts, appRecipients, ShanduAppInbox } from "./app/mod.ts";
 export { type ChaincodeEnvironment, chaincodeEnvironment } from "./env.ts";
 export { ChaincodeError, codeOfMessage } from "./errors.ts";
 export {
@@ -28,5 +30,5 @@ export {
 } from "./recipients.ts";
 export { canonicalJson, type ShanduContext, senderOfIdentity } from "./state.ts";
 
-/** The contracts Fabric instantiates, default first. */
-export const contracts = [ShanduOutbox, ShanduInbox];
+/** The contracts Fabric instantiates, default first. The inbox delivers to the application's recipients. */
+export const contracts = [ShanduOutbox, ShanduAppInbox, ...appContracts];

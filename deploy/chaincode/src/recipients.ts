@@ -39,9 +39,9 @@ export type RecipientHandler = (call: RecipientCall, state: RecipientState) => P
 export type RecipientRegistry = ReadonlyMap<string, RecipientHandler>;
 
 /**
- * The registry of the deployed chaincode. Empty in this phase: the 善度 application functions that will
- * receive messages are still to come, so every app message delivered now is consumed and recorded as
- * failed, and can be retried once its recipient exists.
+ * The registry of a bare `ShanduInbox`: empty, so every app message delivered to it is consumed and
+ * recorded as failed (and can be retried). The deployed chaincode's inbox (`ShanduAppInbox`, src/app/)
+ * registers the 善度 application's recipients instead.
  */
 export function defaultRecipients(): RecipientRegistry {
   return new Map();
