@@ -5,6 +5,7 @@
  */
 import { AdapterError, type AdapterModules } from "@shandu/adapter-core";
 import { evmAdapterModule } from "@shandu/adapter-evm";
+import { fabricAdapterModule } from "@shandu/adapter-fabric";
 import { fiscoAdapterModule } from "@shandu/adapter-fisco-bcos";
 import { type Closable, createLogger, GatewayError, type Logger, loadConfig, type ShanduConfig } from "@shandu/gateway";
 import { ShanduError } from "@shandu/proofs";
@@ -12,7 +13,11 @@ import type { CommandContext } from "./command.ts";
 import { CliError, EXIT } from "./errors.ts";
 
 /** Every adapter kind the services can run, by kind. Adding a chain kind means adding it here. */
-export const ADAPTER_MODULES: AdapterModules = { evm: evmAdapterModule, "fisco-bcos": fiscoAdapterModule };
+export const ADAPTER_MODULES: AdapterModules = {
+  evm: evmAdapterModule,
+  "fisco-bcos": fiscoAdapterModule,
+  fabric: fabricAdapterModule,
+};
 
 export async function readConfig(path: string | undefined, command: string): Promise<ShanduConfig> {
   if (!path) {

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
 import { checkpointers, connect, type Gateway, GatewayError, hash, signers } from "@hyperledger/fabric-gateway";
-import { AdapterError, cursorFromJson, cursorToJson, startCursor } from "@shandu/adapter-core";
+import { AdapterError, cursorFromJson, cursorToJson, startCursor, type WatchItem } from "@shandu/adapter-core";
 import {
   type ChainId,
   encodeMessage,
@@ -201,6 +201,100 @@ describe("FabricTestPeer with the real fabric-gateway client", () => {
   });
 });
 
+describe("FabricTestPeer's Deliver service with the real fabric-gateway client", () => {
+  let peer: FabricTestPeer;
+  let gw: Gateway;
+  let client: grpc.Client;
+
+  before(async () => {
+    peer = await FabricTestPeer.start({
+      channel: "shandu",
+      chaincodes: { shandu: outbox },
+      endorsers: [org1.peer, org2.peer],
+      msps: Object.fromEntries(msps.map((m) => [m.mspId, [m.caPem]])),
+    });
+    ({ gw, client } = gatewayFor(peer, org1.peer));
+  });
+  after(async () => {
+    gw.close();
+    client.close();
+    await peer.close();
+  });
+
+  test("blocks stream from a start block, then new blocks as they are committed", async () => {
+    const contract = gw.getNetwork("shandu").getContract("shandu");
+    await contract.submitTransaction("send");
+    await contract.submitTransaction("send");
+    const blocks = await gw.getNetwork("shandu").getBlockEvents({ startBlock: 0n });
+    const seen: bigint[] = [];
+    const sending = (async () => {
+      while (seen.length < 3) await new Promise((r) => setTimeout(r, 5));
+      await contract.submitTransaction("other");
+    })();
+    for await (const block of blocks) {
+      seen.push(BigInt(block.getHeader()!.getNumber()));
+      assert.deepEqual(block.serializeBinary(), peer.blocks[Number(seen.at(-1))]!.serializeBinary());
+      if (seen.length === 4) break;
+    }
+    blocks.close();
+    await sending;
+    assert.deepEqual(seen, [0n, 1n, 2n, 3n]);
+  });
+
+  test("filtered blocks carry each transaction's id, validation code and chaincode event without its payload", async () => {
+    const contract = gw.getNetwork("shandu").getContract("shandu");
+    const start = peer.height;
+    const a = await contract.newProposal("send").endorse();
+    const b = await contract.newProposal("send").endorse();
+    await (await a.submit()).getStatus();
+    await (await b.submit()).getStatus();
+    const blocks = await gw.getNetwork("shandu").getFilteredBlockEvents({ startBlock: start });
+    const got = [];
+    for await (const fb of blocks) {
+      assert.equal(fb.getChannelId(), "shandu");
+      const [tx] = fb.getFilteredTransactionsList();
+      const ev = tx!.getTransactionActions()!.getChaincodeActionsList()[0]!.getChaincodeEvent()!;
+      got.push([
+        BigInt(fb.getNumber()),
+        tx!.getTxid(),
+        tx!.getTxValidationCode(),
+        ev.getChaincodeId(),
+        ev.getEventName(),
+        ev.getPayload_asU8().length,
+      ]);
+      if (got.length === 2) break;
+    }
+    blocks.close();
+    assert.deepEqual(got, [
+      [start, a.getTransactionId(), 0, "shandu", FABRIC_MESSAGE_EVENT, 0],
+      [start + 1n, b.getTransactionId(), 11, "shandu", FABRIC_MESSAGE_EVENT, 0],
+    ]);
+  });
+
+  test("a seek by a creator outside the channel's MSPs, or on another channel, is answered with a status", async () => {
+    const bad = gatewayFor(peer, rogue.peer);
+    try {
+      const blocks = await bad.gw.getNetwork("shandu").getBlockEvents({ startBlock: 0n });
+      await assert.rejects(
+        (async () => {
+          for await (const _ of blocks) assert.fail("no block for a forbidden creator");
+        })(),
+        /Unexpected status response: 403/,
+      );
+      const other = await gw.getNetwork("elsewhere").getFilteredBlockEvents({ startBlock: 0n });
+      await assert.rejects(
+        (async () => {
+          for await (const _ of other) assert.fail("no block of an unknown channel");
+        })(),
+        /Unexpected status response: 404/,
+      );
+    } finally {
+      bad.gw.close();
+      bad.client.close();
+    }
+  });
+});
+
 describe("FabricAdapter against the test peer", () => {
   let peer: FabricTestPeer;
   let dir: string;
@@ -332,6 +426,42 @@ describe("FabricAdapter against the test peer", () => {
     const unknownTx = { ...items[0]!.message, source: { ...items[0]!.message.source, txHash: new Uint8Array(32).fill(0xee) } };
     await assert.rejects(adapter.sourceEvidence(unknownTx), (e: unknown) => e instanceof AdapterError && e.code === "MESSAGE_NOT_FOUND");
     await assert.rejects(adapter.sourceEvidence(moved), (e: unknown) => e instanceof AdapterError && e.code === "MESSAGE_NOT_FOUND");
+  });
+
+  test("watch reports every committed block final while no message comes, and skips the events of invalid transactions", async () => {
+    const { gw, client } = gatewayFor(peer, org1.peer);
+    try {
+      const cc = gw.getNetwork("shandu").getContract("shandu");
+      const count = BigInt(new TextDecoder().decode(await cc.evaluate("count")));
+      // Two sends endorsed on the same state: the second commits as MVCC_READ_CONFLICT, its event never happened.
+      const a = await cc.newProposal("send").endorse();
+      const b = await cc.newProposal("send").endorse();
+      await (await a.submit()).getStatus();
+      assert.equal((await (await b.submit()).getStatus()).code, 11);
+      const from = { blockNumber: peer.height - 2n, eventIndex: -1, blockHash: null };
+      const finalized: bigint[] = [];
+      const items: WatchItem[] = [];
+      const ac = new AbortController();
+      const watching = (async () => {
+        for await (const item of adapter.watch(from, { signal: ac.signal, onFinalized: (n) => finalized.push(n) })) items.push(item);
+      })();
+      // Caught up: the last block is final although it holds no message.
+      const last = peer.height - 1n;
+      while (!finalized.includes(last)) await new Promise((r) => setTimeout(r, 5));
+      // A block without any chaincode event is reported too.
+      await cc.submitTransaction("count");
+      while (!finalized.includes(last + 1n)) await new Promise((r) => setTimeout(r, 5));
+      ac.abort();
+      await watching;
+      assert.deepEqual(
+        items.map((i) => i.message.nonce),
+        [count],
+      );
+      assert.deepEqual(finalized, [from.blockNumber, from.blockNumber + 1n, from.blockNumber + 2n]);
+    } finally {
+      gw.close();
+      client.close();
+    }
   });
 
   test("deliveryStatus evaluates the inbox; a lane ending elsewhere is WRONG_LANE", async () => {

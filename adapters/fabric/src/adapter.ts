@@ -1,8 +1,10 @@
 /**
  * The Hyperledger Fabric `ChainAdapter`, over the Fabric Gateway client (`@hyperledger/fabric-gateway`).
  *
- * Source side: `watch` streams the outbox chaincode's events from a checkpoint. A Fabric transaction is
- * final once committed (no forks), so there is no finality depth. Each `MessageSent` event's payload is
+ * Source side: `watch` reads the channel's blocks from the peer's Deliver service from a checkpoint and
+ * takes the outbox chaincode's events of its valid transactions. A Fabric transaction is final once
+ * committed (no forks), so there is no finality depth, and every block is reported final as soon as its
+ * messages were yielded. Each `MessageSent` event's payload is
  * fields 1–8 of a message (docs/protocol.md §2.1); the adapter appends the source position: the block
  * number, the 32 bytes the transaction id's hex spells, and event index 0. `sourceEvidence` reads the
  * committed transaction back through the query system chaincode (`qscc GetTransactionByID`) and hands
@@ -12,8 +14,8 @@
  * the delivery as JSON, the shape `ShanduInbox.deliver` takes) and waits for its commit status.
  *
  * Cursors: `blockNumber` is a block, `eventIndex` the order of the event among this chaincode's events in
- * that block, `blockHash` always `null` (chaincode events carry no block hash, and a committed Fabric
- * block is never replaced).
+ * that block (those of its valid transactions, as the gateway's `ChaincodeEvents` counts them),
+ * `blockHash` always `null` (a committed Fabric block is never replaced).
  */
 import { createPrivateKey } from "node:crypto";
 import { readFile } from "node:fs/promises";
@@ -53,6 +55,7 @@ import {
   toHex,
 } from "@shandu/proofs";
 import { z } from "zod";
+import { chaincodeEventsOfBlock } from "./chaincodeEventsOfBlock.ts";
 
 export const fabricConfigSchema = z.strictObject({
   kind: z.literal("fabric"),
@@ -182,7 +185,12 @@ export class FabricAdapter implements ChainAdapter {
     return BigInt(info.getHeight());
   }
 
-  /** Messages committed after `from`, in order; see `ChainAdapter.watch` and the module's cursor notes. */
+  /**
+   * Messages committed after `from`, in order; see `ChainAdapter.watch` and the module's cursor notes.
+   * Reads the channel's committed blocks from the peer's Deliver service from `from.blockNumber` on, and
+   * reports `onFinalized(b)` after the messages of block `b` (a committed Fabric block is final), for
+   * every block, so an idle chain still closes the attesters' windows.
+   */
   async *watch(from: Cursor, opts: WatchOptions): AsyncIterable<WatchItem> {
     this.#assertOpen();
     if (from.blockNumber < 0n || from.eventIndex < -1) {
@@ -192,37 +200,38 @@ export class FabricAdapter implements ChainAdapter {
     }
     const signal = AbortSignal.any([opts.signal, this.#closing.signal]);
     if (signal.aborted) return;
-    let events: Awaited<ReturnType<Network["getChaincodeEvents"]>>;
+    let blocks: Awaited<ReturnType<Network["getBlockEvents"]>>;
     try {
-      events = await this.#network.getChaincodeEvents(this.config.chaincode, { startBlock: from.blockNumber });
+      blocks = await this.#network.getBlockEvents({ startBlock: from.blockNumber });
     } catch (e) {
-      throw adapterErrorOf(e, "opening the chaincode event stream");
+      throw adapterErrorOf(e, "opening the block stream");
     }
-    const stop = () => events.close();
+    const stop = () => blocks.close();
     signal.addEventListener("abort", stop, { once: true });
-    let block = -1n;
-    let index = -1;
+    let expected = from.blockNumber;
     try {
-      for await (const ev of events) {
-        if (ev.blockNumber !== block) {
-          // Every event of a block comes before any of the next one.
-          if (block >= 0n) opts.onFinalized?.(ev.blockNumber - 1n);
-          block = ev.blockNumber;
-          index = -1;
+      for await (const block of blocks) {
+        const { blockNumber, events } = chaincodeEventsOfBlock(block, this.config.chaincode);
+        if (blockNumber !== expected) {
+          throw new AdapterError("RPC_UNAVAILABLE", "the peer's block stream skipped or repeated a block", {
+            facts: { expected, received: blockNumber },
+          });
         }
-        index++;
-        if (block === from.blockNumber && index <= from.eventIndex) continue;
-        if (ev.eventName !== this.config.messageEvent) continue;
-        const item = this.#item(ev.payload, block, ev.transactionId, index);
-        yield item;
-        if (signal.aborted) return;
+        expected++;
+        for (const [index, ev] of events.entries()) {
+          if (blockNumber === from.blockNumber && index <= from.eventIndex) continue;
+          if (ev.eventName !== this.config.messageEvent) continue;
+          yield this.#item(ev.payload, blockNumber, ev.txId, index);
+          if (signal.aborted) return;
+        }
+        opts.onFinalized?.(blockNumber);
       }
     } catch (e) {
       if (signal.aborted) return;
-      throw adapterErrorOf(e, "reading chaincode events");
+      throw adapterErrorOf(e, "reading blocks");
     } finally {
       signal.removeEventListener("abort", stop);
-      events.close();
+      blocks.close();
     }
   }
 

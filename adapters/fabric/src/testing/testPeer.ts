@@ -14,11 +14,17 @@
  * `MVCC_READ_CONFLICT` for a stale read, `DUPLICATE_TXID`); CommitStatus waits for the commit;
  * ChaincodeEvents streams the events of VALID transactions from a start block and after a checkpoint
  * transaction. The query system chaincode `qscc` answers `GetChainInfo`, `GetBlockByNumber`,
- * `GetTransactionByID` and `GetBlockByTxID` as a peer does.
+ * `GetTransactionByID` and `GetBlockByTxID` as a peer does. The peer's `protos.Deliver` service
+ * (`Deliver`, `DeliverFiltered`) takes signed `DELIVER_SEEK_INFO` envelopes on one bidirectional stream,
+ * one after another, and answers each as Fabric's deliver handler does: the blocks (or filtered blocks,
+ * whose chaincode events carry no payload) from the start position to the stop position, waiting for
+ * new blocks under `BLOCK_UNTIL_READY`, then a `SUCCESS` status; a refusal is a status response, never a
+ * gRPC error (`BAD_REQUEST`, `NOT_FOUND` for another channel or a missing block under
+ * `FAIL_IF_NOT_READY`, `FORBIDDEN` for a bad signature or a creator outside the channel's MSPs).
  *
  * What it leaves out: ordering service, gossip, endorsement policies (every configured peer endorses),
- * private data, the Deliver service, config transactions (block 0 is an empty stand-in for the genesis
- * config block), TLS.
+ * private data (`DeliverWithPrivateData` is unimplemented), config transactions (block 0 is an empty
+ * stand-in for the genesis config block), certificate expiry of deliver sessions, TLS.
  *
  * The chaincode is pluggable: a {@link ChaincodeRunner} per chaincode name runs one invocation against
  * the committed world state and returns its response, its event and its writes.
@@ -198,6 +204,16 @@ export class FabricTestPeer {
         });
       },
     });
+    const deliver = (filtered: boolean) => (call: grpc.ServerDuplexStream<common.Envelope, peer.DeliverResponse>) => {
+      p.#deliver(call, filtered).catch((e: unknown) => call.destroy(gatewayError(grpc.status.INTERNAL, String(e))));
+    };
+    const unimplemented = (call: grpc.ServerDuplexStream<common.Envelope, peer.DeliverResponse>) =>
+      call.destroy(gatewayError(grpc.status.UNIMPLEMENTED, "the test peer has no private data"));
+    p.#server.addService(peer.DeliverService, {
+      deliver: deliver(false),
+      deliverFiltered: deliver(true),
+      deliverWithPrivateData: unimplemented,
+    });
     p.#port = await new Promise<number>((resolve, reject) =>
       p.#server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
     );
@@ -212,6 +228,11 @@ export class FabricTestPeer {
   /** Number of blocks (the next block's number). */
   get height(): bigint {
     return BigInt(this.blocks.length);
+  }
+
+  /** The committed value of `key` in `chaincode`'s namespace (what a test reads to see world state). */
+  committedState(chaincode: string, key: string): Uint8Array | undefined {
+    return this.#state.get(chaincode)?.get(key)?.value;
   }
 
   async close(): Promise<void> {
@@ -705,5 +726,175 @@ export class FabricTestPeer {
       this.#commits.off("close", end);
       if (!call.destroyed) call.end();
     }
+  }
+
+  // --- the Deliver service -------------------------------------------------------------------------------
+
+  /** Answers each seek envelope of the stream in turn, as Fabric's deliver handler does. */
+  async #deliver(call: grpc.ServerDuplexStream<common.Envelope, peer.DeliverResponse>, filtered: boolean): Promise<void> {
+    const queue: common.Envelope[] = [];
+    let inputEnded = false;
+    let ended = false;
+    const wake = new EventEmitter();
+    const poke = () => wake.emit("wake");
+    const end = () => {
+      ended = true;
+      poke();
+    };
+    call.on("data", (env: common.Envelope) => {
+      queue.push(env);
+      poke();
+    });
+    call.on("end", () => {
+      inputEnded = true;
+      poke();
+    });
+    call.on("cancelled", end);
+    call.on("error", end);
+    this.#commits.on("block", poke);
+    this.#commits.on("close", end);
+    const waitForWake = () => new Promise<void>((resolve) => wake.once("wake", resolve));
+    const send = async (res: peer.DeliverResponse) => {
+      if (!call.write(res)) await new Promise<void>((resolve) => call.once("drain", resolve));
+    };
+    try {
+      while (!ended) {
+        const envelope = queue.shift();
+        if (!envelope) {
+          if (inputEnded) break;
+          await waitForWake();
+          continue;
+        }
+        const status = await this.#deliverBlocks(envelope, filtered, send, () => ended, waitForWake);
+        if (ended) break;
+        const res = new peer.DeliverResponse();
+        res.setStatus(status);
+        await send(res);
+      }
+    } finally {
+      this.#commits.off("block", poke);
+      this.#commits.off("close", end);
+      if (!call.destroyed) call.end();
+    }
+  }
+
+  /** One seek request: streams its blocks and returns the status that ends it. */
+  async #deliverBlocks(
+    envelope: common.Envelope,
+    filtered: boolean,
+    send: (res: peer.DeliverResponse) => Promise<void>,
+    ended: () => boolean,
+    waitForWake: () => Promise<void>,
+  ): Promise<common.StatusMap[keyof common.StatusMap]> {
+    const Status = common.Status;
+    let channelHeader: common.ChannelHeader;
+    let signatureHeader: common.SignatureHeader;
+    let seekInfo: orderer.SeekInfo;
+    try {
+      const payload = common.Payload.deserializeBinary(envelope.getPayload_asU8());
+      const header = payload.getHeader();
+      if (!header) return Status.BAD_REQUEST;
+      channelHeader = common.ChannelHeader.deserializeBinary(header.getChannelHeader_asU8());
+      signatureHeader = common.SignatureHeader.deserializeBinary(header.getSignatureHeader_asU8());
+      seekInfo = orderer.SeekInfo.deserializeBinary(payload.getData_asU8());
+    } catch {
+      return Status.BAD_REQUEST;
+    }
+    // Fabric refuses envelopes stamped more than 15 minutes away from its clock.
+    const ts = channelHeader.getTimestamp();
+    const skewMs = ts ? Math.abs(ts.getSeconds() * 1000 + ts.getNanos() / 1e6 - Date.now()) : Number.POSITIVE_INFINITY;
+    if (skewMs > 15 * 60 * 1000) return Status.BAD_REQUEST;
+    if (channelHeader.getChannelId() !== this.options.channel) return Status.NOT_FOUND;
+    // The channel's Readers policy: a signature by a certificate of one of its MSPs.
+    try {
+      const creator = this.#identity(signatureHeader.getCreator_asU8(), grpc.status.PERMISSION_DENIED);
+      if (!verifyP256(creator.certificatePem, envelope.getPayload_asU8(), envelope.getSignature_asU8())) return Status.FORBIDDEN;
+    } catch {
+      return Status.FORBIDDEN;
+    }
+    const start = seekInfo.getStart();
+    const stop = seekInfo.getStop();
+    if (!start || !stop) return Status.BAD_REQUEST;
+    const T = orderer.SeekPosition.TypeCase;
+    const position = (p: orderer.SeekPosition): bigint | undefined => {
+      switch (p.getTypeCase()) {
+        case T.OLDEST:
+          return 0n;
+        case T.NEWEST:
+          return this.height - 1n;
+        case T.SPECIFIED:
+          return BigInt(p.getSpecified()!.getNumber());
+        case T.NEXT_COMMIT:
+          return this.height;
+        default:
+          return undefined;
+      }
+    };
+    let next = position(start);
+    // As in Fabric: an OLDEST stop ends at the start block; a NEXT_COMMIT stop is not a position.
+    const last = stop.getTypeCase() === T.OLDEST ? next : stop.getTypeCase() === T.NEXT_COMMIT ? undefined : position(stop);
+    if (next === undefined || last === undefined || last < next) return Status.BAD_REQUEST;
+    const failIfNotReady = seekInfo.getBehavior() === orderer.SeekInfo.SeekBehavior.FAIL_IF_NOT_READY;
+    const headersOnly = seekInfo.getContentType() === orderer.SeekInfo.SeekContentType.HEADER_WITH_SIG;
+    while (next <= last) {
+      if (ended()) return Status.SERVICE_UNAVAILABLE;
+      if (next >= this.height) {
+        if (failIfNotReady) return Status.NOT_FOUND;
+        await waitForWake();
+        continue;
+      }
+      const block = this.blocks[Number(next)]!;
+      const res = new peer.DeliverResponse();
+      if (filtered) res.setFilteredBlock(this.#filteredBlock(block));
+      else if (headersOnly) {
+        const stripped = common.Block.deserializeBinary(block.serializeBinary());
+        stripped.clearData();
+        res.setBlock(stripped);
+      } else res.setBlock(block);
+      await send(res);
+      next++;
+    }
+    return Status.SUCCESS;
+  }
+
+  /** A block as `DeliverFiltered` sends it: per transaction its id, type, validation code and chaincode events without payload. */
+  #filteredBlock(block: common.Block): peer.FilteredBlock {
+    const out = new peer.FilteredBlock();
+    out.setChannelId(this.options.channel);
+    out.setNumber(block.getHeader()!.getNumber());
+    const codes = block.getMetadata()?.getMetadataList_asU8()[common.BlockMetadataIndex.TRANSACTIONS_FILTER] ?? new Uint8Array(0);
+    for (const [i, raw] of (block.getData()?.getDataList_asU8() ?? []).entries()) {
+      const payload = common.Payload.deserializeBinary(common.Envelope.deserializeBinary(raw).getPayload_asU8());
+      const ch = common.ChannelHeader.deserializeBinary(payload.getHeader()!.getChannelHeader_asU8());
+      const ft = new peer.FilteredTransaction();
+      ft.setTxid(ch.getTxId());
+      ft.setType(ch.getType() as common.HeaderTypeMap[keyof common.HeaderTypeMap]);
+      ft.setTxValidationCode((codes[i] ?? peer.TxValidationCode.NOT_VALIDATED) as peer.TxValidationCodeMap[keyof peer.TxValidationCodeMap]);
+      if (ch.getType() === common.HeaderType.ENDORSER_TRANSACTION) {
+        const actions = new peer.FilteredTransactionActions();
+        try {
+          for (const action of peer.Transaction.deserializeBinary(payload.getData_asU8()).getActionsList()) {
+            const endorsed = peer.ChaincodeActionPayload.deserializeBinary(action.getPayload_asU8()).getAction();
+            const prp = peer.ProposalResponsePayload.deserializeBinary(endorsed?.getProposalResponsePayload_asU8() ?? new Uint8Array(0));
+            const events = peer.ChaincodeAction.deserializeBinary(prp.getExtension_asU8()).getEvents_asU8();
+            if (!events.length) continue;
+            const event = peer.ChaincodeEvent.deserializeBinary(events);
+            if (!event.getChaincodeId()) continue;
+            const stripped = new peer.ChaincodeEvent();
+            stripped.setChaincodeId(event.getChaincodeId());
+            stripped.setTxId(event.getTxId());
+            stripped.setEventName(event.getEventName());
+            const fca = new peer.FilteredChaincodeAction();
+            fca.setChaincodeEvent(stripped);
+            actions.addChaincodeActions(fca);
+          }
+        } catch {
+          // A transaction that does not parse was committed as BAD_PAYLOAD: it has no actions to show.
+        }
+        ft.setTransactionActions(actions);
+      }
+      out.addFilteredTransactions(ft);
+    }
+    return out;
   }
 }
