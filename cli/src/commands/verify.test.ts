@@ -3,7 +3,25 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promi
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { committeeFromJson, committeeSetHash, loadBls, STEP_NAMES, toHex } from "@shandu/proofs";
+import { fabricTestMsps, signP256 } from "@shandu/adapter-fabric/testing";
+import {
+  buildBatch,
+  bundleFor,
+  bundleToJson,
+  committeeFromJson,
+  committeeSetHash,
+  concatBytes,
+  encodeMessage,
+  FABRIC_MESSAGE_EVENT,
+  fabricEndorsementEvidence,
+  fabricTxHash,
+  loadBls,
+  type Message,
+  MessageKind,
+  STEP_NAMES,
+  toHex,
+} from "@shandu/proofs";
+import { attestBatch, pilotCommittee } from "@shandu/proofs/testing";
 import { type BundleFixtures, ROTATION_ACTIVATES_AT, writeBundleFixtures } from "../testing/bundleFixtures.ts";
 import { runInProcess as runShandu } from "../testing/runInProcess.ts";
 
@@ -22,7 +40,7 @@ function stepLine(stdout: string, file: string, step: string): string {
 
 interface JsonOutput {
   trustAnchor: { path: string; source: string; committeeSetHash: string; epoch: string; members: string[] };
-  mode: { backend: string; nowSeconds: string | null; strict: boolean };
+  mode: { backend: string; nowSeconds: string | null; strict: boolean; fabricMsps: string | null };
   bundles: {
     file: string;
     ok: boolean;
@@ -143,7 +161,7 @@ describe("shandu verify", () => {
       epoch: "0",
       members: ["shanghai-lowcarbon", "shenzhen-welfare", "clearing-bank", "regulator"],
     });
-    assert.deepEqual(out.mode, { backend: out.mode.backend, nowSeconds: null, strict: false });
+    assert.deepEqual(out.mode, { backend: out.mode.backend, nowSeconds: null, strict: false, fabricMsps: null });
     assert.equal(out.bundles.length, 8);
     assert.equal(out.verified, 4);
     assert.equal(out.failed, 4);
@@ -221,7 +239,7 @@ describe("shandu verify", () => {
     assert.equal(lenient.code, 0);
     assert.match(
       stepLine(lenient.stdout, fx.withEvidence, "source-evidence"),
-      /– source-evidence\s+not checked: no verifier for evidence kind "fabric-endorsement"/,
+      /– source-evidence\s+not checked: no verifier for evidence kind "fabric-endorsement": pin .* with --fabric-msps <file> to check it$/,
     );
     const strict = await runShandu(["verify", "--strict", "--genesis", fx.genesis, fx.withEvidence]);
     assert.equal(strict.code, 1);
@@ -340,5 +358,186 @@ describe("shandu verify", () => {
     assert.equal(stopped.code, 130);
     assert.equal(headers(stopped.stdout).length, 3);
     assert.match(stopped.stdout, /\n3 verified, 0 failed\ninterrupted: 3 of 25 bundles checked before Ctrl-C\n$/);
+  });
+});
+
+// --- Fabric endorsements -------------------------------------------------------------------------
+
+/** A protobuf field: its key, then a varint (number) or length-delimited bytes (string or bytes). */
+function pb(field: number, value: number | string | Uint8Array): Uint8Array {
+  const varint = (n: number): number[] => (n < 0x80 ? [n] : [(n & 0x7f) | 0x80, ...varint(n >>> 7)]);
+  if (typeof value === "number") return Uint8Array.of(...varint(field << 3), ...varint(value));
+  const bytes = typeof value === "string" ? new TextEncoder().encode(value) : value;
+  return concatBytes(Uint8Array.of(...varint((field << 3) | 2), ...varint(bytes.length)), bytes);
+}
+
+const FABRIC_TX = "5e1f0c3a7b9d2e4f6a8c0b1d3e5f7a9c2b4d6e8f0a1c3e5b7d9f2a4c6e8b0d1f";
+const FABRIC_CHANNEL = "shandu";
+const FABRIC_CHAINCODE = "shandu";
+
+/** A message the Fabric outbox sent in transaction {@link FABRIC_TX} of block 5. */
+const fabricMessage: Message = {
+  version: 1,
+  sourceChainId: 3003n,
+  destinationChainId: 2002n,
+  nonce: 0n,
+  kind: MessageKind.app,
+  sender: new Uint8Array(32).fill(0x5a),
+  recipient: new TextEncoder().encode("shenzhen-welfare-inbox"),
+  payload: new TextEncoder().encode("volunteer hours 3.5"),
+  source: { blockNumber: 5n, txHash: fabricTxHash(FABRIC_TX), logIndex: 0 },
+};
+
+/**
+ * A valid bundle whose source evidence is the endorsement, by the TEST-ONLY peers of Org1MSP and Org2MSP,
+ * of the outbox transaction that emitted {@link fabricMessage}; written to `root`.
+ */
+async function writeFabricBundle(): Promise<string> {
+  const encoding = encodeMessage(fabricMessage);
+  const event = concatBytes(
+    pb(1, FABRIC_CHAINCODE),
+    pb(2, FABRIC_TX),
+    pb(3, FABRIC_MESSAGE_EVENT),
+    pb(4, encoding.subarray(0, encoding.length - 44)),
+  );
+  // ChaincodeAction { results = 1, events = 2, response = 3 { status = 1 }, chaincode_id = 4 { name = 2 } }
+  const action = concatBytes(pb(1, Uint8Array.of(1, 2, 3)), pb(2, event), pb(3, pb(1, 200)), pb(4, pb(2, FABRIC_CHAINCODE)));
+  const proposalResponsePayload = concatBytes(pb(1, new Uint8Array(32).fill(0xab)), pb(2, action));
+  const endorsements = fabricTestMsps()
+    .msps.slice(0, 2)
+    .map(({ peer }) => {
+      const endorser = concatBytes(pb(1, peer.mspId), pb(2, peer.certificatePem));
+      return { endorser, signature: signP256(peer.privateKey, concatBytes(proposalResponsePayload, endorser)) };
+    });
+  const bls = await loadBls();
+  const pilot = pilotCommittee(bls);
+  const batch = buildBatch([fabricMessage]);
+  const bundle = bundleFor(batch, 0, attestBatch(bls, pilot, [0, 1, 3], batch.header), { genesis: pilot.committee, rotations: [] });
+  const sourceEvidence = fabricEndorsementEvidence({
+    channel: FABRIC_CHANNEL,
+    chaincode: FABRIC_CHAINCODE,
+    txId: FABRIC_TX,
+    blockNumber: 5n,
+    validationCode: 0,
+    proposalResponsePayload,
+    endorsements,
+  });
+  const path = join(root, "with-fabric-evidence.json");
+  await writeFile(path, JSON.stringify(bundleToJson({ ...bundle, sourceEvidence })));
+  return path;
+}
+
+/** Writes a Fabric trust file; `over` replaces or (as undefined) removes members. */
+async function writePins(name: string, over: Record<string, unknown> = {}): Promise<string> {
+  const cas = Object.fromEntries(fabricTestMsps().msps.map((m) => [m.mspId, [m.caPem]]));
+  const pins: Record<string, unknown> = {
+    format: "shandu.fabric-trust",
+    msps: cas,
+    policy: { outOf: 2, rules: [{ signedBy: "Org1MSP" }, { signedBy: "Org2MSP" }] },
+    channel: FABRIC_CHANNEL,
+    chaincode: FABRIC_CHAINCODE,
+    ...over,
+  };
+  const path = join(root, name);
+  await writeFile(path, JSON.stringify(pins));
+  return path;
+}
+
+describe("shandu verify --fabric-msps", () => {
+  let bundle: string;
+  let pins: string;
+  before(async () => {
+    bundle = await writeFabricBundle();
+    pins = await writePins("fabric-trust.json");
+  });
+
+  test("with the MSPs' CAs pinned, fabric-endorsement evidence is checked and passes, and counts for --strict", async () => {
+    const r = await runShandu(["verify", "--genesis", fx.genesis, "--fabric-msps", pins, bundle]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `\\n  fabric-endorsement evidence checked against ${pins}: CAs of Org1MSP, Org2MSP, Org3MSP \\(channel shandu, chaincode shandu\\)\\n`,
+      ),
+    );
+    assert.match(
+      stepLine(r.stdout, bundle, "source-evidence"),
+      /✓ source-evidence\s+event MessageSent of chaincode shandu on channel shandu \(pinned channel and chaincode\), tx 5e1f0c3a7b9d…, endorsed by 2 identities of Org1MSP, Org2MSP satisfying AND\(Org1MSP, Org2MSP\)/,
+    );
+    const strict = await runShandu(["verify", "--strict", "--genesis", fx.genesis, "--fabric-msps", pins, bundle]);
+    assert.equal(strict.code, 1, "the bundle has no destination evidence");
+    assert.match(stepLine(strict.stdout, bundle, "source-evidence"), /✓ source-evidence/);
+    assert.match(stepLine(strict.stdout, bundle, "destination-evidence"), /✗ destination-evidence\s+EVIDENCE_NOT_CHECKED: /);
+    const json = await runShandu(["verify", "--json", "--genesis", fx.genesis, "--fabric-msps", pins, bundle]);
+    assert.equal((JSON.parse(json.stdout) as JsonOutput).mode.fabricMsps, pins);
+  });
+
+  test("without pins the same evidence is not checked, the step says how to pin it, and --strict fails it", async () => {
+    const r = await runShandu(["verify", "--genesis", fx.genesis, bundle]);
+    assert.equal(r.code, 0, r.stdout);
+    assert.match(
+      stepLine(r.stdout, bundle, "source-evidence"),
+      /– source-evidence\s+not checked: no verifier for evidence kind "fabric-endorsement": pin the MSPs' CA certificates and the endorsement policy with --fabric-msps <file> to check it$/,
+    );
+    const strict = await runShandu(["verify", "--strict", "--genesis", fx.genesis, bundle]);
+    assert.match(stepLine(strict.stdout, bundle, "source-evidence"), /✗ source-evidence\s+EVIDENCE_NOT_CHECKED: .*--fabric-msps/);
+  });
+
+  test("the pins decide: another policy, channel or CA set fails the evidence with its FABRIC_* code", async () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [
+        { policy: { outOf: 2, rules: [{ signedBy: "Org1MSP" }, { signedBy: "Org3MSP" }] } },
+        /✗ source-evidence\s+FABRIC_POLICY_NOT_SATISFIED: .*policy=AND\(Org1MSP, Org3MSP\)/,
+      ],
+      [{ channel: "another-channel" }, /✗ source-evidence\s+FABRIC_CHANNEL_MISMATCH: /],
+      [{ chaincode: "another-chaincode" }, /✗ source-evidence\s+FABRIC_CHAINCODE_MISMATCH: /],
+      [
+        { msps: { Org1MSP: [fabricTestMsps().rogue.caPem], Org2MSP: [fabricTestMsps().msps[1]!.caPem] } },
+        /✗ source-evidence\s+FABRIC_UNKNOWN_CA: endorsement 0's certificate was not issued by a pinned CA of its MSP/,
+      ],
+    ];
+    for (const [i, [over, failure]] of cases.entries()) {
+      const r = await runShandu(["verify", "--genesis", fx.genesis, "--fabric-msps", await writePins(`pins-${i}.json`, over), bundle]);
+      assert.equal(r.code, 1, `${JSON.stringify(over)}: ${r.stdout}${r.stderr}`);
+      assert.match(stepLine(r.stdout, bundle, "source-evidence"), failure);
+    }
+    const malformed = await runShandu(["verify", "--genesis", fx.genesis, "--fabric-msps", pins, fx.withEvidence]);
+    assert.equal(malformed.code, 1);
+    assert.match(stepLine(malformed.stdout, fx.withEvidence, "source-evidence"), /✗ source-evidence\s+EVIDENCE_MALFORMED: /);
+  });
+
+  test("a malformed trust file is a usage error naming it, before any bundle is read", async () => {
+    const cas = Object.fromEntries(fabricTestMsps().msps.map((m) => [m.mspId, [m.caPem]]));
+    const cases: [string, RegExp][] = [
+      [join(root, "no-such-trust.json"), /cannot be read as JSON/],
+      [fx.notJson, /cannot be read as JSON/],
+      [await writePins("t-format.json", { format: "shandu.committee" }), /has no "format": "shandu\.fabric-trust"/],
+      [await writePins("t-unknown.json", { sealers: [] }), /has an unknown member "sealers"/],
+      [await writePins("t-no-msps.json", { msps: {} }), /msps is not an object of MSP ids/],
+      [await writePins("t-empty-ca.json", { msps: { ...cas, Org1MSP: [] } }), /msps\.Org1MSP is not a non-empty array of PEM certificates/],
+      [
+        await writePins("t-bad-ca.json", { msps: { ...cas, Org2MSP: ["not a certificate"] } }),
+        /is not usable: .*msps\[Org2MSP\]\[0\] is not a PEM X\.509/,
+      ],
+      [await writePins("t-no-policy.json", { policy: undefined }), /policy is not a policy object/],
+      [await writePins("t-policy-shape.json", { policy: { signedBy: "Org1MSP", outOf: 1 } }), /policy must be exactly \{ "signedBy"/],
+      [
+        await writePins("t-unpinned.json", { policy: { signedBy: "Org9MSP" } }),
+        /is not usable: .*names MSP Org9MSP, which has no pinned CA/,
+      ],
+      [
+        await writePins("t-out-of.json", { policy: { outOf: 0, rules: [{ signedBy: "Org1MSP" }] } }),
+        /is not usable: .*outOf must be 1\.\.rules\.length/,
+      ],
+      [await writePins("t-channel.json", { channel: "" }), /channel is not a non-empty string/],
+    ];
+    for (const [path, message] of cases) {
+      const r = await runShandu(["verify", "--genesis", fx.genesis, "--fabric-msps", path, bundle]);
+      assert.equal(r.code, 2, `${path}: ${r.stdout}${r.stderr}`);
+      assert.equal(r.stdout, "", path);
+      assert.ok(r.stderr.startsWith(`shandu: error: --fabric-msps: Fabric trust file ${path} `), r.stderr);
+      assert.match(r.stderr, message, path);
+      assert.match(r.stderr, /"format": "shandu\.fabric-trust"/, "the hint shows the format");
+    }
   });
 });

@@ -3,7 +3,9 @@
  * the user trusts. One {@link BundleVerifier} serves the whole run, so bundles of the same batch share
  * one committee-chain walk and one pairing check. The evidence verifiers of `@shandu/proofs` are
  * registered (EVM and FISCO BCOS receipts at the source, EVM and FISCO BCOS deliveries at the destination), without
- * pinned contract addresses or sealer lists: a passing step names them for the reader to compare.
+ * pinned contract addresses or sealer lists: a passing step names them for the reader to compare. Fabric
+ * endorsements are worth nothing without the MSPs' CAs, so `"fabric-endorsement"` evidence is checked only
+ * when `--fabric-msps` pins them (cli/src/verify/fabricPins.ts); otherwise it is "not checked".
  */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
@@ -27,7 +29,8 @@ import { CliError, EXIT } from "../errors.ts";
 import { parseFlags } from "../flags.ts";
 import { ProgressBar } from "../progress.ts";
 import { collectBundles, GENESIS_FILE_NAME } from "../verify/collectBundles.ts";
-import { type FileBytes, type FileReport, verifyFile } from "../verify/fileReport.ts";
+import { FABRIC_TRUST_FORMAT, readFabricPins, withFabricPinHint } from "../verify/fabricPins.ts";
+import { type FileBytes, type FileReport, requireEvidence, verifyFile } from "../verify/fileReport.ts";
 import { renderFileReport, renderSummary, renderTrustAnchor } from "../verify/render.ts";
 import { COMMITTEE_FILE_FORMAT, readTrustAnchor, type TrustAnchor } from "../verify/trustAnchor.ts";
 
@@ -39,9 +42,10 @@ const USAGE = `Usage: shandu verify <bundle.json|bundle.bin|dir>... [flags]
 Checks Shandu proof bundles offline against a genesis committee you trust: the committee chain from
 that genesis, the message id, the batch inclusion proof, the BLS attestation, and the evidence and
 regulator envelope where present. Evidence checked: evm-receipt and fisco-receipt (source) and
-evm-delivery and fisco-delivery (destination); other kinds are reported "not checked". Contract addresses and FISCO sealer
-lists are not pinned here: a passing step names them for you to compare with the deployment. Directories contribute their *.json and *.bin
-files (not recursively; genesis.json is never taken as a bundle).
+evm-delivery and fisco-delivery (destination); fabric-endorsement (source) only with --fabric-msps;
+other kinds are reported "not checked". Contract addresses and FISCO sealer lists are not pinned here:
+a passing step names them for you to compare with the deployment. Directories contribute their *.json
+and *.bin files (not recursively; genesis.json is never taken as a bundle).
 
 Flags:
   --genesis <committee.json>  the trust anchor: the genesis committee, as written by committeeToJson,
@@ -56,13 +60,19 @@ Flags:
                               rotation records you already know from the alliance (a JSON array as written by
                               rotationToJson, from the genesis on). With --now, a bundle cannot then hide that
                               its committee was rotated out; a bundle whose rotations differ fails ROTATION_CONFLICT
+  --fabric-msps <trust.json>  check fabric-endorsement evidence against these pins, from the channel configuration:
+                              { "format": "${FABRIC_TRUST_FORMAT}", "msps": { "<mspId>": ["<PEM CA cert>", …] },
+                                "policy": { "signedBy": "<mspId>" } | { "outOf": k, "rules": [ … ] },
+                                "channel"?: "<name>", "chaincode"?: "<name>" }
+                              Without it, fabric-endorsement evidence is reported "not checked"
   --backend auto|blst|noble   BLS implementation (default auto: native blst, else pure-JS noble)
   --strict                    also require source and destination evidence to be checked and passed
   --verbose                   print every bundle in full even when there are more than ${COMPACT_THRESHOLD}
   -h, --help                  show this text
 
 Exit codes: 0 every bundle verified · 1 some bundle failed verification · 2 usage error (bad flags,
-missing files, no trust anchor, unreadable genesis) · 130 interrupted (what was checked is reported)
+missing files, no trust anchor, unreadable genesis, rotations or Fabric pins) · 130 interrupted (what
+was checked is reported)
 
 Examples:
   shandu verify --genesis genesis.json bundles/
@@ -73,6 +83,7 @@ Examples:
 const OPTIONS = {
   genesis: { type: "string" },
   rotations: { type: "string" },
+  "fabric-msps": { type: "string" },
   json: { type: "boolean" },
   now: { type: "string" },
   backend: { type: "string" },
@@ -87,6 +98,7 @@ interface VerifyFlags {
   paths: string[];
   genesis: string | undefined;
   rotations: string | undefined;
+  fabricMsps: string | undefined;
   json: boolean;
   nowSeconds: bigint | undefined;
   backend: BackendChoice;
@@ -123,6 +135,7 @@ function readFlags(argv: readonly string[]): VerifyFlags {
     paths: positionals,
     genesis: values.genesis as string | undefined,
     rotations: values.rotations as string | undefined,
+    fabricMsps: values["fabric-msps"] as string | undefined,
     json: values.json === true,
     nowSeconds,
     backend: backend as BackendChoice,
@@ -212,12 +225,13 @@ async function run(argv: readonly string[], ctx: CommandContext): Promise<number
   const bls = await blsFor(flags.backend);
   const anchor = await trustAnchorFor(flags, genesisBeside, ctx, bls);
   const knownRotations = flags.rotations === undefined ? undefined : await knownRotationsFor(flags.rotations, ctx, anchor, bls);
+  const fabric = flags.fabricMsps === undefined ? undefined : await readFabricPins(flags.fabricMsps, ctx.cwd);
   const verifier = new BundleVerifier({
     trustedGenesis: anchor.committee,
     bls,
     nowSeconds: flags.nowSeconds,
     knownRotations,
-    evidenceVerifiers: defaultEvidenceVerifiers(),
+    evidenceVerifiers: [...defaultEvidenceVerifiers(), ...(fabric ? [fabric.verifier] : [])],
   });
 
   const compact = files.length > COMPACT_THRESHOLD && !flags.verbose;
@@ -239,10 +253,12 @@ async function run(argv: readonly string[], ctx: CommandContext): Promise<number
         backend: bls.name,
         nowSeconds: flags.nowSeconds === undefined ? null : flags.nowSeconds.toString(),
         strict: flags.strict,
+        fabricMsps: fabric ? fabric.path : null,
       })},\n"bundles": [`,
     );
   } else {
     out(renderTrustAnchor(anchor, { backend: bls.name, nowSeconds: flags.nowSeconds, strict: flags.strict }));
+    if (fabric) out(`  ${fabric.summary}\n`);
     if (compact) out(`\nchecking ${files.length} bundles; only failures are shown in full (--verbose shows every bundle)\n`);
   }
 
@@ -255,7 +271,8 @@ async function run(argv: readonly string[], ctx: CommandContext): Promise<number
     const bytes = await next;
     const following = files[i + 1];
     next = following === undefined ? null : readBytes(resolve(ctx.cwd, following));
-    const report: FileReport = verifyFile(verifier, file, bytes, flags.strict);
+    const checked = withFabricPinHint(verifyFile(verifier, file, bytes, false));
+    const report: FileReport = flags.strict ? requireEvidence(checked) : checked;
     if (report.ok) verified++;
     else failedFiles.push(file);
     if (flags.json) out(`${i === 0 ? "\n" : ",\n"}${JSON.stringify(report)}`);
