@@ -1,18 +1,24 @@
 /**
  * A {@link ChaincodeRunner} that runs the real Shandu chaincode (`@shandu/chaincode`: `ShanduOutbox`, the
- * default contract, and `ShanduInbox`) inside {@link FabricTestPeer}. It stands in for Fabric's chaincode
+ * default contract; `ShanduInbox` as the deployed chaincode has it, delivering to the 善度 application's
+ * recipients unless told otherwise; and the application's contracts `ShanduApp`, `ShanduRedemption`,
+ * `ShanduDeeds` and `ShanduSettlement`) inside {@link FabricTestPeer}. It stands in for Fabric's chaincode
  * runtime, not for the peer: functions are looked up as `Contract:function` (no prefix → the outbox)
  * among the contract's own transaction functions, string arguments are passed as fabric-contract-api
  * passes `string` parameters, and a thrown error becomes a 500 response carrying its message (which
  * starts with the chaincode's error code, as a Fabric client receives it). It does not go through
  * fabric-shim's dispatcher or its metadata checks.
  */
-import { type RecipientRegistry, type ShanduContext, ShanduInbox, ShanduOutbox } from "@shandu/chaincode";
+import { appContracts, type RecipientRegistry, ShanduAppInbox, type ShanduContext, ShanduOutbox } from "@shandu/chaincode";
 import type { ChaincodeResult, ChaincodeRunner } from "./testPeer.ts";
 
 export interface ShanduChaincodeOptions {
-  /** The MSP whose clients may call `ShanduInbox:initialise` (`SHANDU_INITIALISER_MSP` on a real peer). */
+  /**
+   * The MSP whose clients may call `ShanduInbox:initialise` and `ShanduApp:initialise`
+   * (`SHANDU_INITIALISER_MSP` on a real peer).
+   */
   initialiserMsp?: string;
+  /** The inbox's recipients; the application's (`shandu`, `settlement`) when not given. */
   recipients?: RecipientRegistry;
 }
 
@@ -23,14 +29,17 @@ type TxFunction = (ctx: ShanduContext, ...args: string[]) => Promise<string>;
 
 /** The Shandu chaincode as a test-peer runner. */
 export function shanduChaincodeRunner(options: ShanduChaincodeOptions = {}): ChaincodeRunner {
+  const environment = { initialiserMsp: options.initialiserMsp };
   const outbox = new ShanduOutbox();
-  const inbox = new ShanduInbox({
-    environment: { initialiserMsp: options.initialiserMsp },
-    ...(options.recipients ? { recipients: options.recipients } : {}),
-  });
+  const inbox = new ShanduAppInbox({ environment, ...(options.recipients ? { recipients: options.recipients } : {}) });
   const contracts = new Map<string, object>([
     ["ShanduOutbox", outbox],
     ["ShanduInbox", inbox],
+    // Only `ShanduApp` reads the environment; the other application contracts take no options.
+    ...appContracts.map((C) => {
+      const contract = new C({ environment });
+      return [contract.getName(), contract] as [string, object];
+    }),
   ]);
   return async (inv): Promise<ChaincodeResult> => {
     const [contractName, fnName] = inv.fn.includes(":") ? (inv.fn.split(":", 2) as [string, string]) : ["ShanduOutbox", inv.fn];
