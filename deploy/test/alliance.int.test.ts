@@ -76,7 +76,7 @@ describe("alliance registry on anvil", { timeout: 120_000 }, () => {
   ) {
     nonce += 1n;
     const tx = await (alliance.connect(inbox) as Contract).getFunction("shanduReceive")(from.chainId, from.sender, nonce, payload);
-    const receipt = (await node.provider.getTransactionReceipt(tx.hash)) as TransactionReceipt;
+    const receipt = (await node.provider.waitForTransaction(tx.hash)) as TransactionReceipt;
     assert.equal(receipt.status, 1);
     const events = receipt.logs.map((l) => allianceAbi.parseLog(l)!).map((l) => ({ name: l.name, args: l.args.toObject() }));
     return { nonce, events };

@@ -97,7 +97,7 @@ describe("GoodDeedRegistry and GoodDeedCredits on anvil", { timeout: 180_000 }, 
 
   async function send(c: Contract, from: Wallet, fn: string, ...args: unknown[]): Promise<TransactionReceipt> {
     const tx = await (c.connect(from) as Contract).getFunction(fn)(...args);
-    const receipt = await node.provider.getTransactionReceipt(tx.hash);
+    const receipt = await node.provider.waitForTransaction(tx.hash);
     assert.ok(receipt && receipt.status === 1, `${fn} was mined and succeeded`);
     return receipt;
   }

@@ -159,7 +159,7 @@ describe("cross-alliance redemption on anvil", { timeout: 180_000 }, () => {
         governanceNonce,
         encodeAllianceGovernance(g),
       );
-      const receipt = await node.provider.getTransactionReceipt(tx.hash);
+      const receipt = await node.provider.waitForTransaction(tx.hash);
       assert.equal(receipt?.status, 1, `governance ${g.op}`);
     }
   }
@@ -172,7 +172,7 @@ describe("cross-alliance redemption on anvil", { timeout: 180_000 }, () => {
     const f = (c.connect(from) as Contract).getFunction(fn);
     const gasLimit = ((await f.estimateGas(...args)) * 5n) / 4n;
     const tx = await f(...args, { gasLimit });
-    const receipt = await node.provider.getTransactionReceipt(tx.hash);
+    const receipt = await node.provider.waitForTransaction(tx.hash);
     assert.ok(receipt, `${fn} was mined`);
     // anvil's clock runs on between the gas estimate and the block: a call at the very edge of a deadline
     // can pass the estimate and revert in the block. It changed nothing; callers decide whether that may happen.

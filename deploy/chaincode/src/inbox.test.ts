@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { committeeSetHash, deliveryOutcome, encodeMessage, nobleBls, rotationToJson, toHex } from "@shandu/proofs";
 import { pilotCommittee, rotate } from "@shandu/proofs/testing";
+import { chaincodeEnvironment } from "./env.ts";
 import { BATCH_DELIVERED_EVENT } from "./inbox.ts";
 import { appMessage, batchOf, codeOf, governanceMessage, Harness, SOURCE_CHAIN, utf8Bytes } from "./testing/harness.ts";
 import { org1Admin, org1User, org2User } from "./testing/identities.ts";
@@ -44,6 +45,21 @@ describe("ShanduInbox: initialise", () => {
     assert.equal(r.event?.name, "CommitteeRegistered");
     await refused(h, "ALREADY_INITIALISED", () => h.initialise(tc0.committee));
     await refused(h, "ALREADY_INITIALISED", () => h.initialise(tc1.committee, { chainId: 4004n }));
+  });
+
+  it("with the initialiser's identity pinned, another client of the same MSP cannot initialise", async () => {
+    const h = new Harness({ initialiser: org1Admin });
+    await refused(h, "NOT_AUTHORISED", () => h.initialise(tc0.committee, { identity: org1User }));
+    assert.equal(codeOf(await h.initialise(tc0.committee, { identity: org1Admin })), "ok");
+  });
+
+  it("reads the pinned initialiser from the environment, and fails closed on a malformed pin", () => {
+    const digest = "ab".repeat(32);
+    const env = chaincodeEnvironment({ SHANDU_INITIALISER_MSP: "Org1MSP", SHANDU_INITIALISER_SENDER: `0x${digest}` });
+    assert.equal(env.initialiserMsp, "Org1MSP");
+    assert.equal(toHex(env.initialiserSender!), `0x${digest}`);
+    assert.equal(chaincodeEnvironment({ SHANDU_INITIALISER_MSP: "Org1MSP", SHANDU_INITIALISER_SENDER: "xyz" }).initialiserMsp, undefined);
+    assert.equal(chaincodeEnvironment({ SHANDU_INITIALISER_MSP: "Org1MSP" }).initialiserSender, undefined);
   });
 
   it("fails closed when no initialiser MSP is configured", async () => {

@@ -23,6 +23,7 @@ import {
   batchFromJson,
   batchSigningRoot,
   batchSize,
+  bytesEqual,
   type Committee,
   committeeFromJson,
   committeeSetHash,
@@ -107,6 +108,12 @@ export class ShanduInbox extends Contract {
         throw new ChaincodeError("NOT_AUTHORISED", "only a client of the initialiser MSP may initialise", { facts: { msp, allowed } });
       }
       const caller = clientSender(ctx);
+      const pinned = this.#environment.initialiserSender;
+      if (pinned !== undefined && !bytesEqual(caller, pinned)) {
+        throw new ChaincodeError("NOT_AUTHORISED", "only the pinned initialiser identity may initialise (SHANDU_INITIALISER_SENDER)", {
+          facts: { msp },
+        });
+      }
       if (await state.get(KEYS.config)) throw new ChaincodeError("ALREADY_INITIALISED", "the chaincode was initialised before");
 
       const o = parseJsonObject(configJson, "config");

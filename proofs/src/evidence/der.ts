@@ -81,6 +81,29 @@ function expectTag(e: DerElement | undefined, tag: number, what: string, fail: F
   return e;
 }
 
+const OID_ORGANIZATIONAL_UNIT = new Uint8Array([0x55, 0x04, 0x0b]); // 2.5.4.11
+/** Directory string tags a name's values use: UTF8String, PrintableString, IA5String, BMPString is not read. */
+const TEXT_TAGS = new Set([0x0c, 0x13, 0x16]);
+
+/**
+ * The organizational-unit (OU, 2.5.4.11) values of a DER `Name` (a certificate's subject), in order. Fabric's
+ * NodeOUs mark a certificate's role this way (`OU=peer`, `OU=client`, `OU=admin`, `OU=orderer`). Values in
+ * a string type other than UTF8String, PrintableString or IA5String are skipped.
+ */
+export function nameOrganizationalUnits(name: Uint8Array, fail: Fail): string[] {
+  const out: string[] = [];
+  for (const rdn of derChildren(only(name, DerTag.sequence, "name", fail).contents, fail)) {
+    if (rdn.tag !== 0x31) throw fail("a relative distinguished name is not a SET");
+    for (const atv of derChildren(rdn.contents, fail)) {
+      const [type, value] = derChildren(expectTag(atv, DerTag.sequence, "attribute", fail).contents, fail);
+      const oid = expectTag(type, DerTag.oid, "attribute type", fail).contents;
+      if (value === undefined || !bytesEqual(oid, OID_ORGANIZATIONAL_UNIT) || !TEXT_TAGS.has(value.tag)) continue;
+      out.push(new TextDecoder("utf-8", { fatal: false }).decode(value.contents));
+    }
+  }
+  return out;
+}
+
 /** What the verifier uses of an X.509 certificate. */
 export interface X509Certificate {
   /** The DER `tbsCertificate`, the bytes the issuer signed. */

@@ -153,6 +153,18 @@ test("the protobuf reader reads what Fabric's encoder wrote", () => {
   assert.equal(readProto(r.serializeBinary(), "Response", "FABRIC_PAYLOAD_INVALID").int32(1, "status"), -5);
 });
 
+test("the protobuf reader refuses a varint past 64 bits", () => {
+  // Field 2, length 2^64 + 3 in ten bytes: a reader that drops the high bits would take it as 3.
+  const overlong = Uint8Array.of(0x12, 0x83, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02, 0x61, 0x62, 0x63);
+  assert.throws(
+    () => readProto(overlong, "test", "FABRIC_PAYLOAD_INVALID"),
+    (e: unknown) => e instanceof EvidenceError && /overflows 64 bits/.test(e.message),
+  );
+  // A full ten-byte varint whose last byte is 0x01 (2^64 − 1, an int32 −1 as protobuf writes it) is read.
+  const max = Uint8Array.of(0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01);
+  assert.equal(readProto(max, "test", "FABRIC_PAYLOAD_INVALID").int32(1, "v"), -1);
+});
+
 test("validation code names match fabric-protos", () => {
   for (const [name, code] of Object.entries(peer.TxValidationCode)) assert.equal(fabricValidationCodeName(code as number), name);
 });
@@ -166,6 +178,19 @@ test("valid evidence passes under a 2-of-3 policy and an AND policy, with pins",
   // JSON round trip.
   const json = JSON.parse(JSON.stringify(fabricEndorsementEvidence(proof()))) as Evidence;
   assert.deepEqual(parseFabricEndorsementEvidence(json), proof());
+});
+
+test("only a peer's certificate endorses: a subject without the required OU fails, whatever its CA", () => {
+  const evidence = fabricEndorsementEvidence(proof());
+  // The test peers' certificates carry OU=peer (NodeOUs); require another role and they no longer count.
+  const strict = fabricEndorsementEvidenceVerifier({ msps: MSPS, policy: TWO_OF_THREE, endorserOrganizationalUnit: "orderer" });
+  assert.throws(
+    () => strict.verify(evidence, ctx()),
+    (e: unknown) => e instanceof EvidenceError && e.code === "FABRIC_ENDORSEMENT_INVALID" && /no OU=orderer/.test(e.message),
+  );
+  // Turned off (MSPs without NodeOUs), the CA alone decides.
+  const loose = fabricEndorsementEvidenceVerifier({ msps: MSPS, policy: TWO_OF_THREE, endorserOrganizationalUnit: null });
+  assert.match(loose.verify(evidence, ctx()), /endorsed by 2 identities/);
 });
 
 test("duplicate endorsements by one identity count once", () => {

@@ -44,7 +44,7 @@ import { bytesEqual, concatBytes, fromHex, toHex } from "../bytes.ts";
 import { BundleError, CodecError, EvidenceError } from "../errors.ts";
 import { arr, hex, int, obj, str, u64 } from "../json.ts";
 import { encodeMessage } from "../message.ts";
-import { parseX509, pemCertificate, type X509Certificate } from "./der.ts";
+import { nameOrganizationalUnits, parseX509, pemCertificate, type X509Certificate } from "./der.ts";
 import { readProto } from "./protobuf.ts";
 
 /** The evidence `kind`. */
@@ -168,6 +168,13 @@ export interface FabricEndorsementVerifierOptions {
   channel?: string;
   /** When set, evidence naming another chaincode fails `FABRIC_CHAINCODE_MISMATCH`. */
   chaincode?: string;
+  /**
+   * The organizational unit an endorser's certificate subject must carry (default `"peer"`, the role
+   * Fabric's NodeOUs give peers). A CA usually issues client, admin and peer certificates alike, so
+   * without this check any enrolled user of a pinned MSP could sign a made-up response. `null` turns it
+   * off, for MSPs without NodeOUs: then pin a CA (or intermediate) that issues peer certificates only.
+   */
+  endorserOrganizationalUnit?: string | null;
 }
 
 interface PinnedCa {
@@ -370,7 +377,13 @@ function verifyFabric(
   // Endorsements.
   const signers = new Map<string, string>(); // endorser hex → MSP id
   ev.endorsements.forEach((e, index) => {
-    const msp = checkEndorsement(e, index, ev.proposalResponsePayload, msps);
+    const msp = checkEndorsement(
+      e,
+      index,
+      ev.proposalResponsePayload,
+      msps,
+      opts.endorserOrganizationalUnit === undefined ? "peer" : opts.endorserOrganizationalUnit,
+    );
     signers.set(toHex(e.endorser), msp);
   });
   const endorsingMsps = new Set(signers.values());
@@ -397,7 +410,13 @@ function verifyFabric(
 }
 
 /** Checks one endorsement and returns its MSP id. */
-function checkEndorsement(e: FabricEndorsement, index: number, prp: Uint8Array, msps: ReadonlyMap<string, PinnedCa[]>): string {
+function checkEndorsement(
+  e: FabricEndorsement,
+  index: number,
+  prp: Uint8Array,
+  msps: ReadonlyMap<string, PinnedCa[]>,
+  requiredOu: string | null,
+): string {
   const invalid = (reason: string, extra: Record<string, string> = {}) =>
     new EvidenceError("FABRIC_ENDORSEMENT_INVALID", `endorsement ${index} is not valid: ${reason}`, {
       facts: { endorsement: index, reason, ...extra },
@@ -440,6 +459,16 @@ function checkEndorsement(e: FabricEndorsement, index: number, prp: Uint8Array, 
     throw new EvidenceError("FABRIC_UNKNOWN_CA", `endorsement ${index}'s certificate was not issued by a pinned CA of its MSP`, {
       facts: { endorsement: index, msp: mspId },
     });
+  }
+  // The endorser's role: a peer's certificate, not a client's or an admin's from the same CA.
+  if (requiredOu !== null) {
+    const ous = nameOrganizationalUnits(cert.subject, (reason) => invalid(`the certificate's subject: ${reason}`, { msp: mspId }));
+    if (!ous.includes(requiredOu)) {
+      throw invalid(`the certificate is not an endorser's: its subject has no OU=${requiredOu} (Fabric NodeOUs)`, {
+        msp: mspId,
+        organizationalUnits: ous.join(",") || "none",
+      });
+    }
   }
   // The endorsement signature: ECDSA P-256 over SHA-256(payload ‖ endorser), DER, low-S as Fabric requires.
   let s: bigint;

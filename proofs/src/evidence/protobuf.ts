@@ -93,8 +93,10 @@ export function readProto(bytes: Uint8Array, what: string, code: EvidenceErrorCo
       const b = bytes[at];
       if (b === undefined) throw fail("truncated varint", at);
       at++;
+      // The tenth byte holds bit 63 only: anything more overflows 64 bits (refused, as Go's protowire does).
+      if (i === 9 && b > 1) throw fail("varint overflows 64 bits", at - 1);
       v |= BigInt(b & 0x7f) << BigInt(7 * i);
-      if ((b & 0x80) === 0) return BigInt.asUintN(64, v);
+      if ((b & 0x80) === 0) return v;
     }
     throw fail("varint longer than 10 bytes", at);
   };

@@ -9,7 +9,7 @@
  * inbox's own configuration is not extended: the application keeps its configuration in its own key space,
  * where its recipients can read it while a message runs.
  */
-import { toHex } from "@shandu/proofs";
+import { bytesEqual, toHex } from "@shandu/proofs";
 import { Contract } from "fabric-contract-api";
 import { array, hexBytes, object, parseJsonObject, readConfig, u64 } from "../config.ts";
 import { type ChaincodeEnvironment, chaincodeEnvironment } from "../env.ts";
@@ -79,6 +79,12 @@ export class ShanduApp extends Contract {
       if (msp !== allowed)
         throw new ChaincodeError("NOT_AUTHORISED", "only a client of the initialiser MSP may initialise", { facts: { msp, allowed } });
       const caller = clientSender(ctx);
+      const pinned = this.#environment.initialiserSender;
+      if (pinned !== undefined && !bytesEqual(caller, pinned)) {
+        throw new ChaincodeError("NOT_AUTHORISED", "only the pinned initialiser identity may initialise (SHANDU_INITIALISER_SENDER)", {
+          facts: { msp },
+        });
+      }
       const { chainId } = await readConfig(state);
       const s = appState(state);
       if (await s.get(CONFIG_KEY)) throw new ChaincodeError("ALREADY_INITIALISED", "the 善度 application was initialised before");

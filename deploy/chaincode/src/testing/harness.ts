@@ -50,10 +50,14 @@ export class Harness {
   readonly outbox = new ShanduOutbox();
   timeSeconds = 1_800_000_000n;
 
-  /** `initialiserMsp: null`: no initialiser configured. */
-  constructor(opts: { recipients?: RecipientRegistry; initialiserMsp?: string | null } = {}) {
+  /** `initialiserMsp: null`: no initialiser configured; `initialiser`: the one identity pinned (SHANDU_INITIALISER_SENDER). */
+  constructor(opts: { recipients?: RecipientRegistry; initialiserMsp?: string | null; initialiser?: TestIdentity } = {}) {
     const msp = opts.initialiserMsp === undefined ? "Org1MSP" : (opts.initialiserMsp ?? undefined);
-    this.inbox = new ShanduInbox({ environment: { initialiserMsp: msp }, recipients: opts.recipients ?? testRecipients() });
+    const pinned = opts.initialiser ? senderOfIdentity(opts.initialiser.mspId, utf8Bytes(opts.initialiser.certificatePem)) : undefined;
+    this.inbox = new ShanduInbox({
+      environment: { initialiserMsp: msp, initialiserSender: pinned },
+      recipients: opts.recipients ?? testRecipients(),
+    });
   }
 
   tx<T>(
