@@ -239,7 +239,7 @@ test("EVM ⇄ Fabric: attested with BLS, delivered once each way, Fabric bundles
   const config = await loadConfig(join(dir, "shandu.yaml"), modules);
   const fabricConfig = config.chains.get("hangzhou-fabric")!.adapter as FabricAdapterConfig;
   assert.equal(fabricConfig.kind, "fabric");
-  assert.ok(fabricConfig.certFile.startsWith(dir) && fabricConfig.keyFile.startsWith(dir), "paths are resolved against the file");
+  assert.ok(fabricConfig.certFile?.startsWith(dir) && fabricConfig.keyFile?.startsWith(dir), "paths are resolved against the file");
   const queue: BatchQueue = await openQueue(config, "test");
   let gateway: GatewayHandle | undefined;
   const attesters: AttesterHandle[] = [];

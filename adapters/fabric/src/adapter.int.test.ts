@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createPrivateKey } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -473,6 +473,37 @@ describe("FabricAdapter against the test peer", () => {
       (e: unknown) => e instanceof AdapterError && e.code === "WRONG_LANE",
     );
     await assert.rejects(adapter.destinationEvidence(lane, 3n), (e: unknown) => e instanceof AdapterError && e.code === "UNSUPPORTED");
+  });
+
+  test("the client identity can come from an MSP directory (signcerts/ and keystore/), checked for exactly one of each", async () => {
+    const msp = join(dir, "msp");
+    await mkdir(join(msp, "signcerts"), { recursive: true });
+    await mkdir(join(msp, "keystore"), { recursive: true });
+    await writeFile(join(msp, "signcerts", "peer0-cert.pem"), org1.peer.certificatePem);
+    await writeFile(join(msp, "keystore", "priv_sk"), org1.peer.privateKey.export({ format: "pem", type: "pkcs8" }));
+    const { certFile: _c, keyFile: _k, ...rest } = config;
+    const fromMsp = fabricAdapterModule.parseConfig({ ...rest, chainId: SOURCE.toString(), mspDir: msp });
+    const a = (await fabricAdapterModule.create(fromMsp, { bls: undefined as never })) as FabricAdapter;
+    try {
+      assert.deepEqual(
+        await a.deliveryStatus({ sourceChainId: DEST, destinationChainId: SOURCE }, 0n),
+        await adapter.deliveryStatus({ sourceChainId: DEST, destinationChainId: SOURCE }, 0n),
+      );
+    } finally {
+      await a.close();
+    }
+    // Two keys to choose from: refused, naming the folder.
+    await writeFile(join(msp, "keystore", "other_sk"), "x");
+    await assert.rejects(
+      fabricAdapterModule.create(fromMsp, { bls: undefined as never }),
+      (e: unknown) => e instanceof AdapterError && e.code === "INVALID_CONFIG" && e.facts.path === "mspDir/keystore",
+    );
+    // Both forms at once, or neither: refused by the schema.
+    assert.throws(
+      () => fabricAdapterModule.parseConfig({ ...rest, chainId: SOURCE.toString(), mspDir: msp, certFile: "c.pem", keyFile: "k.pem" }),
+      AdapterError,
+    );
+    assert.throws(() => fabricAdapterModule.parseConfig({ ...rest, chainId: SOURCE.toString() }), AdapterError);
   });
 
   test("after close every call throws CLOSED", async () => {

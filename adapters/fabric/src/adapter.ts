@@ -18,7 +18,8 @@
  * `blockHash` always `null` (a committed Fabric block is never replaced).
  */
 import { createPrivateKey } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { type Contract, connect, type Gateway, GatewayError, hash, type Network, signers } from "@hyperledger/fabric-gateway";
 import { common, peer } from "@hyperledger/fabric-protos";
@@ -57,33 +58,53 @@ import {
 import { z } from "zod";
 import { chaincodeEventsOfBlock } from "./chaincodeEventsOfBlock.ts";
 
-export const fabricConfigSchema = z.strictObject({
-  kind: z.literal("fabric"),
-  chainId: chainIdSchema,
-  /** The gateway peer, `host:port`. */
-  peerEndpoint: z.string().regex(/^[^\s:]+:\d{1,5}$/, { error: "must be host:port" }),
-  /** The CA of the peer's TLS certificate (PEM); without it the connection is plaintext (tests only). */
-  tlsCaFile: z.string().min(1).optional(),
-  /** The name the peer's TLS certificate carries, when it differs from the endpoint's host. */
-  tlsServerName: z.string().min(1).optional(),
-  channel: z.string().min(1).max(249),
-  /** The Shandu chaincode (outbox and inbox contracts). */
-  chaincode: z.string().min(1),
-  /** The inbox contract's name inside the chaincode. */
-  inboxContract: z.string().min(1).default("ShanduInbox"),
-  /** The chaincode event the outbox sets for a message. */
-  messageEvent: z.string().min(1).default(FABRIC_MESSAGE_EVENT),
-  mspId: z.string().min(1),
-  /** The client's X.509 certificate (PEM). */
-  certFile: z.string().min(1),
-  /** The client's P-256 private key (PEM, PKCS#8 or SEC1). */
-  keyFile: z.string().min(1),
-  /** Fabric is final on commit; the only rule accepted. */
-  finality: z.literal("commit").default("commit"),
-  rpcTimeoutMs: z.int().min(1).max(600_000).default(10_000),
-  /** How long `submitBatch` waits for the commit status before `SUBMISSION_TIMEOUT`. */
-  commitTimeoutMs: z.int().min(1).max(3_600_000).default(60_000),
-});
+export const fabricConfigSchema = z
+  .strictObject({
+    kind: z.literal("fabric"),
+    chainId: chainIdSchema,
+    /** The gateway peer, `host:port`. */
+    peerEndpoint: z.string().regex(/^[^\s:]+:\d{1,5}$/, { error: "must be host:port" }),
+    /** The CA of the peer's TLS certificate (PEM); without it the connection is plaintext (tests only). */
+    tlsCaFile: z.string().min(1).optional(),
+    /** The name the peer's TLS certificate carries, when it differs from the endpoint's host. */
+    tlsServerName: z.string().min(1).optional(),
+    channel: z.string().min(1).max(249),
+    /** The Shandu chaincode (outbox and inbox contracts). */
+    chaincode: z.string().min(1),
+    /** The inbox contract's name inside the chaincode. */
+    inboxContract: z.string().min(1).default("ShanduInbox"),
+    /** The chaincode event the outbox sets for a message. */
+    messageEvent: z.string().min(1).default(FABRIC_MESSAGE_EVENT),
+    mspId: z.string().min(1),
+    /** The client's X.509 certificate (PEM). With `keyFile`; or give `mspDir` instead of both. */
+    certFile: z.string().min(1).optional(),
+    /** The client's P-256 private key (PEM, PKCS#8 or SEC1). */
+    keyFile: z.string().min(1).optional(),
+    /**
+     * A Fabric MSP directory as `cryptogen` and `fabric-ca-client enroll` write it: the certificate is the one
+     * file in `signcerts/`, the private key the one file in `keystore/`.
+     */
+    mspDir: z.string().min(1).optional(),
+    /** Fabric is final on commit; the only rule accepted. */
+    finality: z.literal("commit").default("commit"),
+    rpcTimeoutMs: z.int().min(1).max(600_000).default(10_000),
+    /** How long `submitBatch` waits for the commit status before `SUBMISSION_TIMEOUT`. */
+    commitTimeoutMs: z.int().min(1).max(3_600_000).default(60_000),
+  })
+  .check((ctx) => {
+    const c = ctx.value;
+    const files = c.certFile !== undefined || c.keyFile !== undefined;
+    if (c.mspDir !== undefined && files) {
+      ctx.issues.push({ code: "custom", input: c, path: ["mspDir"], message: "give either mspDir or certFile and keyFile, not both" });
+    } else if (c.mspDir === undefined && (c.certFile === undefined || c.keyFile === undefined)) {
+      ctx.issues.push({
+        code: "custom",
+        input: c,
+        path: [c.certFile === undefined ? "certFile" : "keyFile"],
+        message: "the client identity needs certFile and keyFile, or mspDir",
+      });
+    }
+  });
 
 export type FabricAdapterConfig = z.output<typeof fabricConfigSchema>;
 
@@ -95,6 +116,35 @@ async function readConfigFile(file: string, path: string): Promise<Uint8Array> {
       facts: { path, file, reason: (cause as NodeJS.ErrnoException).code ?? "read failed" },
     });
   }
+}
+
+/** The only regular file of `dir`, or `INVALID_CONFIG` naming `path` (none, or several to choose from). */
+async function onlyFileIn(dir: string, path: string): Promise<string> {
+  let names: string[];
+  try {
+    names = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+  } catch (cause) {
+    throw new AdapterError("INVALID_CONFIG", `invalid adapter config at ${path}: cannot read the directory`, {
+      facts: { path, dir, reason: (cause as NodeJS.ErrnoException).code ?? "read failed" },
+    });
+  }
+  if (names.length !== 1) {
+    throw new AdapterError("INVALID_CONFIG", `invalid adapter config at ${path}: expected exactly one file, found ${names.length}`, {
+      facts: { path, dir, files: names.sort().join(",") || "none" },
+    });
+  }
+  return join(dir, names[0]!);
+}
+
+/** The client's certificate and key: from `certFile` and `keyFile`, or from the MSP directory `mspDir`. */
+async function readIdentity(config: FabricAdapterConfig): Promise<{ cert: Uint8Array; key: Uint8Array }> {
+  if (config.mspDir !== undefined) {
+    const cert = await onlyFileIn(join(config.mspDir, "signcerts"), "mspDir/signcerts");
+    const key = await onlyFileIn(join(config.mspDir, "keystore"), "mspDir/keystore");
+    return { cert: await readConfigFile(cert, "mspDir/signcerts"), key: await readConfigFile(key, "mspDir/keystore") };
+  }
+  // The schema requires both when mspDir is absent.
+  return { cert: await readConfigFile(config.certFile!, "certFile"), key: await readConfigFile(config.keyFile!, "keyFile") };
 }
 
 /** Maps a gateway client error to an `AdapterError`; chaincode refusals become `DELIVERY_REJECTED` / `LANE_PAUSED`. */
@@ -413,8 +463,7 @@ export const fabricAdapterModule: AdapterModule<FabricAdapterConfig> = {
   kind: "fabric",
   parseConfig: (raw) => parseConfigWith(fabricConfigSchema, raw),
   async create(config) {
-    const cert = await readConfigFile(config.certFile, "certFile");
-    const key = await readConfigFile(config.keyFile, "keyFile");
+    const { cert, key } = await readIdentity(config);
     const tlsCa = config.tlsCaFile ? await readConfigFile(config.tlsCaFile, "tlsCaFile") : undefined;
     const adapter = new FabricAdapter(config, { cert, key, ...(tlsCa ? { tlsCa } : {}) });
     try {
