@@ -28,15 +28,7 @@ import { FabricTestPeer, fabricTestMsps, shanduChaincodeRunner, signP256 } from 
 import { recordingRecipient } from "@shandu/chaincode/testing";
 import { freePort } from "@shandu/cli/devnet";
 import { committeeInput } from "@shandu/deploy";
-import {
-  type AttesterHandle,
-  type BatchQueue,
-  type GatewayHandle,
-  loadConfig,
-  openQueue,
-  startAttester,
-  startGateway,
-} from "@shandu/gateway";
+import { loadConfig } from "@shandu/gateway";
 import {
   type Bls,
   bundleFromJson,
@@ -50,9 +42,9 @@ import {
   verifyBundle,
 } from "@shandu/proofs";
 import { pilotCommittee, type TestCommittee } from "@shandu/proofs/testing";
-import { type RelayerHandle, startRelayer } from "@shandu/relayers";
 import type { Contract } from "ethers";
 import { stringify } from "yaml";
+import { startSystem, systemConfig } from "./system.ts";
 import { until } from "./wait.ts";
 
 const EVM = 86021n;
@@ -153,7 +145,7 @@ before(async () => {
   await secret("fabric-relayer.key", org1.peer.privateKey.export({ format: "pem", type: "pkcs8" }).toString());
   await writeFile(join(dir, "genesis.json"), JSON.stringify(committeeToJson(tc.committee)));
   const grpcPort = await freePort();
-  const config = {
+  const config = systemConfig({
     chains: {
       shenzhen: {
         kind: "evm",
@@ -177,23 +169,13 @@ before(async () => {
         keyFile: "./keys/fabric-relayer.key",
       },
     },
-    committee: { genesisFile: "./genesis.json" },
     lanes: [
-      { from: "shenzhen", to: "hangzhou-fabric" },
-      { from: "hangzhou-fabric", to: "shenzhen" },
+      ["shenzhen", "hangzhou-fabric"],
+      ["hangzhou-fabric", "shenzhen"],
     ],
-    policy: { batch: { windowBlocks: 1, maxMessages: 64 } },
-    store: { dataDir: "./data/gateway" },
-    nats: { embedded: true },
-    gateway: { grpc: { listen: `127.0.0.1:${grpcPort}` }, logKeyFile: "./keys/log" },
-    attesters: tc.committee.members.map((m) => ({
-      member: m.id,
-      blsKeyFile: `./keys/${m.id}.bls`,
-      stateDir: `./data/attester-${m.id}`,
-      gateway: { address: `127.0.0.1:${grpcPort}` },
-    })),
-    relayer: { name: "relayer-0", backoffMs: 200 },
-  };
+    grpcPort: grpcPort,
+    members: tc.committee.members.map((m) => m.id),
+  });
   await writeFile(join(dir, "shandu.yaml"), stringify(config));
 });
 
@@ -240,15 +222,13 @@ test("EVM ⇄ Fabric: attested with BLS, delivered once each way, Fabric bundles
   const fabricConfig = config.chains.get("hangzhou-fabric")!.adapter as FabricAdapterConfig;
   assert.equal(fabricConfig.kind, "fabric");
   assert.ok(fabricConfig.certFile?.startsWith(dir) && fabricConfig.keyFile?.startsWith(dir), "paths are resolved against the file");
-  const queue: BatchQueue = await openQueue(config, "test");
-  let gateway: GatewayHandle | undefined;
-  const attesters: AttesterHandle[] = [];
-  let relayer: RelayerHandle | undefined;
+  const system = await startSystem(
+    config,
+    tc.committee.members.map((m) => m.id),
+    { modules, bls },
+  );
+  const { gateway } = system;
   try {
-    gateway = await startGateway(config, { modules, bls, queue });
-    for (const m of tc.committee.members) attesters.push(await startAttester(config, m.id, { modules, bls }));
-    relayer = await startRelayer(config, { modules, bls, queue });
-
     // Fabric → EVM first. After the last send nothing is committed on the channel: the last window
     // closes only because the adapter reports idle blocks final.
     const outbox = fabricUser.gw.getNetwork(CHANNEL).getContract(CHAINCODE);
@@ -333,9 +313,6 @@ test("EVM ⇄ Fabric: attested with BLS, delivered once each way, Fabric bundles
       assert.ok(report.ok, JSON.stringify(report.steps));
     }
   } finally {
-    await relayer?.close();
-    for (const a of attesters) await a.close();
-    await gateway?.close();
-    await queue.close();
+    await system.close();
   }
 });

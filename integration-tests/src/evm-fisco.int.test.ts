@@ -25,15 +25,7 @@ import { type FiscoAdapter, type FiscoAdapterConfig, FiscoRpcClient, fiscoAdapte
 import { type FiscoTestServer, startFiscoTestServer } from "@shandu/adapter-fisco-bcos/testing";
 import { freePort } from "@shandu/cli/devnet";
 import { committeeInput, loadArtifact, nativeInboxDeployArgs } from "@shandu/deploy";
-import {
-  type AttesterHandle,
-  type BatchQueue,
-  type GatewayHandle,
-  loadConfig,
-  openQueue,
-  startAttester,
-  startGateway,
-} from "@shandu/gateway";
+import { loadConfig } from "@shandu/gateway";
 import {
   addressOf,
   type Bls,
@@ -52,9 +44,9 @@ import {
   verifyBundle,
 } from "@shandu/proofs";
 import { pilotCommittee, signNativeAs, type TestCommittee } from "@shandu/proofs/testing";
-import { type RelayerHandle, startRelayer } from "@shandu/relayers";
 import { type Contract, getBytes, Interface } from "ethers";
 import { stringify } from "yaml";
+import { startSystem, systemConfig } from "./system.ts";
 import { until } from "./wait.ts";
 
 const EVM = 86021n;
@@ -142,7 +134,7 @@ before(async () => {
   await secret("fisco-relayer", fiscoRelayer);
   await writeFile(join(dir, "genesis.json"), JSON.stringify(committeeToJson(tc.committee)));
   const grpc = await freePort();
-  const config = {
+  const config = systemConfig({
     chains: {
       shenzhen: {
         kind: "evm",
@@ -169,24 +161,14 @@ before(async () => {
         signer: { keyFile: "./keys/fisco-relayer" },
       },
     },
-    committee: { genesisFile: "./genesis.json" },
     lanes: [
-      { from: "shenzhen", to: "shanghai" },
-      { from: "shanghai", to: "shenzhen" },
+      ["shenzhen", "shanghai"],
+      ["shanghai", "shenzhen"],
     ],
-    policy: { batch: { windowBlocks: 1, maxMessages: 64 } },
-    store: { dataDir: "./data/gateway" },
-    nats: { embedded: true },
-    gateway: { grpc: { listen: `127.0.0.1:${grpc}` }, logKeyFile: "./keys/log" },
-    attesters: tc.committee.members.map((m) => ({
-      member: m.id,
-      blsKeyFile: `./keys/${m.id}.bls`,
-      secp256k1KeyFile: `./keys/${m.id}.secp256k1`,
-      stateDir: `./data/attester-${m.id}`,
-      gateway: { address: `127.0.0.1:${grpc}` },
-    })),
-    relayer: { name: "relayer-0", backoffMs: 200 },
-  };
+    grpcPort: grpc,
+    members: tc.committee.members.map((m) => m.id),
+    attesterExtra: (id) => ({ secp256k1KeyFile: `./keys/${id}.secp256k1` }),
+  });
   await writeFile(join(dir, "shandu.yaml"), stringify(config));
 });
 
@@ -200,15 +182,13 @@ test("EVM ⇄ FISCO BCOS: attested with BLS and native co-signatures, delivered 
   timeout: 240_000,
 }, async () => {
   const config = await loadConfig(join(dir, "shandu.yaml"), modules);
-  const queue: BatchQueue = await openQueue(config, "test");
-  let gateway: GatewayHandle | undefined;
-  const attesters: AttesterHandle[] = [];
-  let relayer: RelayerHandle | undefined;
+  const system = await startSystem(
+    config,
+    tc.committee.members.map((m) => m.id),
+    { modules, bls },
+  );
+  const { gateway } = system;
   try {
-    gateway = await startGateway(config, { modules, bls, queue });
-    for (const m of tc.committee.members) attesters.push(await startAttester(config, m.id, { modules, bls }));
-    relayer = await startRelayer(config, { modules, bls, queue });
-
     const COUNT = 6;
     const evmOutbox = evm.outbox.connect(anvil.wallet(1)) as Contract;
     for (let i = 0; i < COUNT; i++) {
@@ -263,10 +243,7 @@ test("EVM ⇄ FISCO BCOS: attested with BLS and native co-signatures, delivered 
     });
     assert.equal(v.status, 0, v.stdout + v.stderr);
   } finally {
-    await relayer?.close();
-    for (const a of attesters) await a.close();
-    await gateway?.close();
-    await queue.close();
+    await system.close();
   }
 });
 
