@@ -9,6 +9,8 @@ import type { AdapterModules } from "../config.ts";
 import type { ChainAdapter, Cursor, Delivery, Lane, WatchItem } from "../interface.ts";
 import { MemoryAdapter, MemoryChain, memoryAdapterModule } from "../memory.ts";
 
+export { type ContainerRuntime, probeContainerRuntime, skipWithoutRuntime } from "./containerRuntime.ts";
+
 /** Pilot committee members that meet its policy: both alliances and the regulator (3 of 4 weight). */
 export const PILOT_QUORUM: readonly number[] = [0, 1, 3];
 

@@ -35,11 +35,12 @@
  * NOT YET RUN: this harness was written on a machine without a container runtime, so only its skip path
  * has run. Expect to adjust details (log lines waited for, timings) on the first run against Docker.
  */
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type ContainerRuntime, probeContainerRuntime as probeWith } from "@shandu/adapter-core/testing";
 import type { StartedNetwork, StartedTestContainer } from "testcontainers";
 
 export const FABRIC_PEER_IMAGE: string = process.env.SHANDU_FABRIC_PEER_IMAGE || "hyperledger/fabric-peer:2.5";
@@ -54,49 +55,11 @@ const PEER_PORT = 7051;
 const CHAINCODE_PORT = 9999;
 const ORDERER = "orderer.example.com";
 
-export type ContainerRuntime = { available: true; detail: string } | { available: false; reason: string };
+export { type ContainerRuntime, skipWithoutRuntime } from "@shandu/adapter-core/testing";
 
-/** Runs in a child process, so that a runtime that never answers can be killed rather than waited for. */
-const PROBE = `
-const say = (o) => process.stdout.write(JSON.stringify(o));
-try {
-  const { getContainerRuntimeClient } = await import(process.argv[1]);
-  const r = (await getContainerRuntimeClient()).info.containerRuntime;
-  say({ available: true, detail: r.host + ", server " + r.serverVersion + ", " + r.operatingSystemType + "/" + r.architecture });
-} catch (e) {
-  say({ available: false, reason: "testcontainers: " + String(e && e.message ? e.message : e) });
-}`;
-
-/**
- * Whether `testcontainers` finds a working container runtime (its `getContainerRuntimeClient`), decided
- * within `timeoutMs`: an unreachable `DOCKER_HOST` counts as no runtime. Never throws.
- */
-export function probeContainerRuntime(timeoutMs = 20_000): Promise<ContainerRuntime> {
-  const where = `DOCKER_HOST ${process.env.DOCKER_HOST ? `is ${process.env.DOCKER_HOST}` : "unset"}`;
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--input-type=module", "-e", PROBE, import.meta.resolve("testcontainers")],
-      { timeout: timeoutMs, killSignal: "SIGKILL", encoding: "utf8" },
-      (error, stdout) => {
-        if (error && (error.killed || error.signal)) {
-          resolve({ available: false, reason: `no answer from the container runtime within ${timeoutMs} ms; ${where}` });
-          return;
-        }
-        try {
-          const r = JSON.parse(stdout) as ContainerRuntime;
-          resolve(r.available ? r : { available: false, reason: `${r.reason}; ${where}` });
-        } catch {
-          resolve({ available: false, reason: `the runtime probe failed: ${error?.message ?? stdout}; ${where}` });
-        }
-      },
-    );
-  });
-}
-
-/** The `skip` option for node:test: `false` where a runtime exists, else the reason. */
-export const skipWithoutRuntime = (r: ContainerRuntime): string | false =>
-  r.available ? false : `skipped: no container runtime (${r.reason})`;
+/** Whether a container runtime answers (`@shandu/adapter-core/testing`), with this package's `testcontainers`. */
+export const probeContainerRuntime = (timeoutMs = 20_000): Promise<ContainerRuntime> =>
+  probeWith(import.meta.resolve("testcontainers"), timeoutMs);
 
 /** One organisation of the network, as a client and a verifier need it (files on the host). */
 export interface FabricOrg {

@@ -24,11 +24,12 @@
  * (tags of the form `…:vX.Y.Z`: the genesis names that version). `testcontainers` is loaded only when a
  * function here needs it, so importing this module costs nothing where no container is started.
  */
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type ContainerRuntime, probeContainerRuntime as probeWith } from "@shandu/adapter-core/testing";
 import { concatBytes, toHex } from "@shandu/proofs";
 import type { StartedTestContainer } from "testcontainers";
 import { FiscoRpcClient } from "../rpc.ts";
@@ -49,49 +50,11 @@ export const FISCO2_JSONRPC_PORT = 8545;
 export const FISCO3_GROUP = "group0";
 export const FISCO3_CHAIN_ID = "chain0";
 
-export type ContainerRuntime = { available: true; detail: string } | { available: false; reason: string };
+export { type ContainerRuntime, skipWithoutRuntime } from "@shandu/adapter-core/testing";
 
-/** Runs in a child process, so that a runtime that never answers can be killed rather than waited for. */
-const PROBE = `
-const say = (o) => process.stdout.write(JSON.stringify(o));
-try {
-  const { getContainerRuntimeClient } = await import(process.argv[1]);
-  const r = (await getContainerRuntimeClient()).info.containerRuntime;
-  say({ available: true, detail: r.host + ", server " + r.serverVersion + ", " + r.operatingSystemType + "/" + r.architecture });
-} catch (e) {
-  say({ available: false, reason: "testcontainers: " + String(e && e.message ? e.message : e) });
-}`;
-
-/**
- * Whether `testcontainers` finds a working container runtime (its `getContainerRuntimeClient`), decided
- * within `timeoutMs`: an unreachable `DOCKER_HOST` counts as no runtime. Never throws.
- */
-export function probeContainerRuntime(timeoutMs = 20_000): Promise<ContainerRuntime> {
-  const where = `DOCKER_HOST ${process.env.DOCKER_HOST ? `is ${process.env.DOCKER_HOST}` : "unset"}`;
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--input-type=module", "-e", PROBE, import.meta.resolve("testcontainers")],
-      { timeout: timeoutMs, killSignal: "SIGKILL", encoding: "utf8" },
-      (error, stdout) => {
-        if (error && (error.killed || error.signal)) {
-          resolve({ available: false, reason: `no answer from the container runtime within ${timeoutMs} ms; ${where}` });
-          return;
-        }
-        try {
-          const r = JSON.parse(stdout) as ContainerRuntime;
-          resolve(r.available ? r : { available: false, reason: `${r.reason}; ${where}` });
-        } catch {
-          resolve({ available: false, reason: `the runtime probe failed: ${error?.message ?? stdout}; ${where}` });
-        }
-      },
-    );
-  });
-}
-
-/** The `skip` option for node:test: `false` where a runtime exists, else the reason. */
-export const skipWithoutRuntime = (r: ContainerRuntime): string | false =>
-  r.available ? false : `skipped: no container runtime (${r.reason})`;
+/** Whether a container runtime answers (`@shandu/adapter-core/testing`), with this package's `testcontainers`. */
+export const probeContainerRuntime = (timeoutMs = 20_000): Promise<ContainerRuntime> =>
+  probeWith(import.meta.resolve("testcontainers"), timeoutMs);
 
 /** The SDK's certificate files (the chain CA, the client certificate and its key). */
 export interface SdkCertificates {
