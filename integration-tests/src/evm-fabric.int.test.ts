@@ -14,7 +14,7 @@
  * fails with its code.
  */
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -44,7 +44,7 @@ import {
 import { pilotCommittee, type TestCommittee } from "@shandu/proofs/testing";
 import type { Contract } from "ethers";
 import { stringify } from "yaml";
-import { startSystem, systemConfig } from "./system.ts";
+import { evmChainSection, prepareSystemDir, startSystem, systemConfig } from "./system.ts";
 import { until } from "./wait.ts";
 
 const EVM = 86021n;
@@ -134,30 +134,20 @@ before(async () => {
   fabricUser = fabricClient(org2.peer);
 
   // Keys and the config every role reads.
-  await mkdir(join(dir, "keys"), { recursive: true, mode: 0o700 });
-  await mkdir(join(dir, "data"), { recursive: true });
-  const secret = (name: string, key: Uint8Array | string) =>
-    writeFile(join(dir, "keys", name), typeof key === "string" ? key : toHex(key), { mode: 0o600 });
-  for (const [i, m] of tc.committee.members.entries()) await secret(`${m.id}.bls`, tc.secretKeys[i]!);
-  await secret("log", sha256(utf8("evm-fabric log")));
+  const secret = await prepareSystemDir(dir, tc, "evm-fabric log");
   await secret("evm-relayer", anvil.accounts[2]!);
   await secret("fabric-relayer.pem", org1.peer.certificatePem);
   await secret("fabric-relayer.key", org1.peer.privateKey.export({ format: "pem", type: "pkcs8" }).toString());
-  await writeFile(join(dir, "genesis.json"), JSON.stringify(committeeToJson(tc.committee)));
   const grpcPort = await freePort();
   const config = systemConfig({
     chains: {
-      shenzhen: {
-        kind: "evm",
-        chainId: EVM.toString(),
-        rpcUrl: anvil.rpcUrl,
-        evmChainId: anvil.chainId,
+      shenzhen: evmChainSection({
+        chainId: EVM,
+        anvil,
         outbox: await evm.outbox.getAddress(),
         inbox: await evm.inbox.getAddress(),
-        finalityDepthBlocks: 0,
-        pollIntervalMs: 100,
-        signer: { keyFile: "./keys/evm-relayer" },
-      },
+        keyName: "evm-relayer",
+      }),
       "hangzhou-fabric": {
         kind: "fabric",
         chainId: FABRIC.toString(),

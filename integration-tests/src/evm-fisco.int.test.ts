@@ -33,7 +33,6 @@ import {
   buildBatch,
   bundleFromJson,
   committeeSetHash,
-  committeeToJson,
   fiscoDeliveryEvidenceVerifier,
   fiscoReceiptEvidenceVerifier,
   loadBls,
@@ -46,7 +45,7 @@ import {
 import { pilotCommittee, signNativeAs, type TestCommittee } from "@shandu/proofs/testing";
 import { type Contract, getBytes, Interface } from "ethers";
 import { stringify } from "yaml";
-import { startSystem, systemConfig } from "./system.ts";
+import { evmChainSection, prepareSystemDir, startSystem, systemConfig } from "./system.ts";
 import { until } from "./wait.ts";
 
 const EVM = 86021n;
@@ -121,32 +120,20 @@ before(async () => {
   };
 
   // Keys and the config every role reads.
-  await mkdir(join(dir, "keys"), { recursive: true, mode: 0o700 });
-  await mkdir(join(dir, "data"), { recursive: true });
-  const secret = (name: string, key: Uint8Array | string) =>
-    writeFile(join(dir, "keys", name), typeof key === "string" ? key : toHex(key), { mode: 0o600 });
-  for (const [i, m] of tc.committee.members.entries()) {
-    await secret(`${m.id}.bls`, tc.secretKeys[i]!);
-    await secret(`${m.id}.secp256k1`, tc.nativeSecretKeys.secp256k1![i]!);
-  }
-  await secret("log", sha256(utf8("evm-fisco log")));
+  const secret = await prepareSystemDir(dir, tc, "evm-fisco log");
+  for (const [i, m] of tc.committee.members.entries()) await secret(`${m.id}.secp256k1`, tc.nativeSecretKeys.secp256k1![i]!);
   await secret("evm-relayer", anvil.accounts[2]!);
   await secret("fisco-relayer", fiscoRelayer);
-  await writeFile(join(dir, "genesis.json"), JSON.stringify(committeeToJson(tc.committee)));
   const grpc = await freePort();
   const config = systemConfig({
     chains: {
-      shenzhen: {
-        kind: "evm",
-        chainId: EVM.toString(),
-        rpcUrl: anvil.rpcUrl,
-        evmChainId: anvil.chainId,
+      shenzhen: evmChainSection({
+        chainId: EVM,
+        anvil,
         outbox: await evm.outbox.getAddress(),
         inbox: await evm.inbox.getAddress(),
-        finalityDepthBlocks: 0,
-        pollIntervalMs: 100,
-        signer: { keyFile: "./keys/evm-relayer" },
-      },
+        keyName: "evm-relayer",
+      }),
       shanghai: {
         kind: "fisco-bcos",
         chainId: FISCO.toString(),

@@ -4,6 +4,8 @@
  * one attester per member, a relayer), and the gateway, attesters and relayer started from it on one
  * queue and closed in reverse order.
  */
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { AdapterModules } from "@shandu/adapter-core";
 import {
   type AttesterHandle,
@@ -14,8 +16,49 @@ import {
   startAttester,
   startGateway,
 } from "@shandu/gateway";
-import type { Bls } from "@shandu/proofs";
+import { type Bls, committeeToJson, sha256, toHex } from "@shandu/proofs";
+import type { TestCommittee } from "@shandu/proofs/testing";
 import { type RelayerHandle, startRelayer } from "@shandu/relayers";
+
+/** Writes a key file under `dir/keys` (mode 0600): bytes as hex, text as it is. */
+export type WriteSecret = (name: string, key: Uint8Array | string) => Promise<void>;
+
+/**
+ * Prepares `dir` for {@link systemConfig}: `keys/` (0700) and `data/`, the genesis committee, each member's
+ * BLS key (`keys/<id>.bls`) and the transparency log's key (`keys/log`, from `logSeed`). Returns the
+ * writer for the other key files.
+ */
+export async function prepareSystemDir(dir: string, tc: TestCommittee, logSeed: string): Promise<WriteSecret> {
+  await mkdir(join(dir, "keys"), { recursive: true, mode: 0o700 });
+  await mkdir(join(dir, "data"), { recursive: true });
+  const secret: WriteSecret = (name, key) =>
+    writeFile(join(dir, "keys", name), typeof key === "string" ? key : toHex(key), { mode: 0o600 });
+  for (const [i, m] of tc.committee.members.entries()) await secret(`${m.id}.bls`, tc.secretKeys[i]!);
+  await secret("log", sha256(new TextEncoder().encode(logSeed)));
+  await writeFile(join(dir, "genesis.json"), JSON.stringify(committeeToJson(tc.committee)));
+  return secret;
+}
+
+/** The section of an anvil chain: its outbox and inbox, final at once, delivered to with `./keys/<keyName>`. */
+export function evmChainSection(o: {
+  chainId: bigint;
+  anvil: { rpcUrl: string; chainId: number };
+  outbox: string;
+  inbox: string;
+  keyName: string;
+}): Record<string, unknown> {
+  return {
+    kind: "evm",
+    chainId: o.chainId.toString(),
+    rpcUrl: o.anvil.rpcUrl,
+    evmChainId: o.anvil.chainId,
+    outbox: o.outbox,
+    inbox: o.inbox,
+    finalityDepthBlocks: 0,
+    pollIntervalMs: 100,
+    signer: { keyFile: `./keys/${o.keyName}` },
+  };
+}
 
 export interface SystemConfigOptions {
   /** The `chains` section: one adapter section per chain name. */
